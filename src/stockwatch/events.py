@@ -1,0 +1,109 @@
+"""The event contract: `schemas/market_event.v1.json`, one versioned file that producer and loader share.
+
+`MarketEvent` is the typed view used to build events; `validate_payload` checks raw bytes from
+Kafka against the JSON Schema itself (the schema file is the contract, the model a convenience).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict
+
+SCHEMA_VERSION = 1
+EventType = Literal["quote", "trade"]
+Source = Literal["finnhub-rest", "finnhub-ws", "synthetic"]
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The JSON Schema of version 1 events."""
+    text = resources.files("stockwatch.schemas").joinpath("market_event.v1.json").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    cls = jsonschema.validators.validator_for(schema())
+    return cls(schema(), format_checker=cls.FORMAT_CHECKER)
+
+
+def event_id(*parts: object) -> str:
+    """A stable 128-bit id (hex) from the parts that identify a market event."""
+    return hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=16).hexdigest()
+
+
+def utc_iso(ts: datetime) -> str:
+    """ISO-8601 in UTC with a `Z`, millisecond precision."""
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class MarketEvent(BaseModel):
+    """One quote or trade; field meanings are in the JSON Schema."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    event_id: str
+    event_type: EventType
+    symbol: str
+    price: float
+    change: float | None = None
+    change_pct: float | None = None
+    day_open: float | None = None
+    day_high: float | None = None
+    day_low: float | None = None
+    prev_close: float | None = None
+    volume: float | None = None
+    conditions: list[str] | None = None
+    event_time: datetime
+    ingest_time: datetime
+    source: Source
+
+    def to_json(self) -> bytes:
+        doc = self.model_dump()
+        doc["event_time"] = utc_iso(self.event_time)
+        doc["ingest_time"] = utc_iso(self.ingest_time)
+        return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
+
+    @property
+    def key(self) -> bytes:
+        """The Kafka key: the symbol, so a symbol's events stay in order on one partition."""
+        return self.symbol.encode()
+
+
+class InvalidEventError(ValueError):
+    """A message that is not a valid version-1 event; `reason` says why (it goes to the DLQ header)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def validate_payload(payload: bytes | None) -> dict[str, Any]:
+    """Parse and validate one Kafka message value; raise `InvalidEventError` with a readable reason."""
+    if payload is None:
+        raise InvalidEventError("empty message (tombstone)")
+    try:
+        doc = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidEventError(f"not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InvalidEventError(f"not a JSON object but {type(doc).__name__}")
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(doc))
+    if error is not None:
+        where = "/".join(map(str, error.absolute_path)) or "(root)"
+        raise InvalidEventError(f"schema violation at {where}: {error.message}")
+    return doc
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an event's ISO-8601 timestamp to an aware UTC datetime."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
