@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The Kubernetes tools the tests run for real: helm, kubectl, kube-apiserver, kube-controller-manager, etcd.
+#
+#   scripts/k8s-tools.sh [helm|kubectl|kube-apiserver|kube-controller-manager|etcd|all]   (default: all)
+#
+# Prints the folder holding the binaries ($STOCKWATCH_CACHE/k8s-<version>/bin). Idempotent: a binary whose
+# `.complete` marker exists is reused by reruns and by other clones. Each binary is taken from its official
+# release download when that is reachable (STOCKWATCH_K8S_FROM=auto, the default; checksums verified),
+# otherwise built from source through the Go module proxy (needs Go; STOCKWATCH_K8S_FROM=source forces it).
+# The three Kubernetes binaries are built in one `go build` so they share compilation (several minutes on
+# 2 cores; the Go build and module caches make reruns quick).
+source "$(dirname "$0")/lib.sh"
+
+HELM_VERSION=v3.19.5
+K8S_VERSION=v1.35.4
+ETCD_VERSION=v3.6.6
+FROM="${STOCKWATCH_K8S_FROM:-auto}"
+
+DIR="$CACHE/k8s-$K8S_VERSION"
+BIN="$DIR/bin"
+mkdir -p "$BIN"
+LOCK="$DIR/.lock"
+
+log() { echo ">> $*" >&2; }
+marker() { echo "$DIR/.complete-$1-$2"; }
+have() { [ -f "$(marker "$1" "$2")" ] && [ -x "$BIN/$1" ]; }
+done_() { touch "$(marker "$1" "$2")"; }
+
+case "$(uname -m)" in
+  x86_64) ARCH=amd64 ;;
+  aarch64 | arm64) ARCH=arm64 ;;
+  *) ARCH="$(uname -m)" ;;
+esac
+OS="$(uname -s | tr '[:upper:]' '[:lower:]')"
+
+need_go() {
+  need go "Go 1.25+ is needed to build the Kubernetes tools from source (https://go.dev/dl/, or apt-get install golang)."
+}
+
+# download URL SHA256 DEST: fetch with short timeouts, verify, move into place. Fails quietly (status 1).
+download() {
+  local url="$1" sum="$2" dest="$3" tmp
+  command -v curl >/dev/null 2>&1 || return 1
+  tmp="$(mktemp "$DIR/.dl.XXXXXX")"
+  if curl -fsSL --connect-timeout 5 --max-time 300 -o "$tmp" "$url" \
+    && echo "$sum  $tmp" | sha256sum -c --status -; then
+    mv "$tmp" "$dest"
+    return 0
+  fi
+  rm -f "$tmp"
+  return 1
+}
+
+# release_sum URL: the published sha256 of URL (first field of URL.sha256 / URL.sha256sum).
+release_sum() {
+  command -v curl >/dev/null 2>&1 || return 1
+  curl -fsSL --connect-timeout 5 --max-time 20 "$1" 2>/dev/null | awk 'NR==1 {print $1}' | grep -E '^[0-9a-f]{64}$'
+}
+
+try_release() { [ "$FROM" = "auto" ] || [ "$FROM" = "release" ]; }
+
+# ---------------------------------------------------------------- helm
+helm_release() {
+  local base="https://get.helm.sh/helm-$HELM_VERSION-$OS-$ARCH.tar.gz" sum tgz
+  sum="$(release_sum "$base.sha256sum")" || return 1
+  tgz="$DIR/helm.tar.gz"
+  download "$base" "$sum" "$tgz" || return 1
+  tar -xzf "$tgz" -C "$DIR" "$OS-$ARCH/helm" && mv "$DIR/$OS-$ARCH/helm" "$BIN/helm"
+  rm -rf "$tgz" "${DIR:?}/$OS-$ARCH"
+}
+
+helm_source() {
+  need_go
+  log "building helm $HELM_VERSION from source (Go module proxy) into $BIN"
+  GOBIN="$BIN" CGO_ENABLED=0 go install \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+}
+
+get_helm() {
+  have helm "$HELM_VERSION" && return 0
+  if try_release && helm_release; then
+    log "helm $HELM_VERSION from the release download"
+  else
+    [ "$FROM" = "release" ] && die "helm $HELM_VERSION: release download failed (STOCKWATCH_K8S_FROM=release)"
+    helm_source
+  fi
+  "$BIN/helm" version --short >/dev/null || die "the helm binary in $BIN does not run"
+  done_ helm "$HELM_VERSION"
+}
+
+# ---------------------------------------------------------------- dispatch
+main() {
+  local what="${1:-all}"
+  exec 9>"$LOCK"
+  flock 9 # one build at a time per cache (parallel make / several clones)
+  case "$what" in
+    helm) get_helm ;;
+    all) get_helm ;;
+    *) die "unknown tool '$what' (helm|kubectl|kube-apiserver|kube-controller-manager|etcd|all)" ;;
+  esac
+  echo "$BIN"
+}
+
+main "$@"
