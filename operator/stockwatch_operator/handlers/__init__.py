@@ -1,0 +1,1 @@
+"""Handler bodies; `stockwatch_operator.main` only wires kopf decorators to these."""

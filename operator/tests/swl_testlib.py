@@ -1,0 +1,39 @@
+"""Helpers for the operator tests: example watchlists as bodies, paths of the CRD, examples and RBAC."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CRD_PATH = ROOT / "charts" / "stockwatch-crds" / "templates" / "stockwatchlists.yaml"
+EXAMPLES = ROOT / "operator" / "examples"
+RBAC_PATH = ROOT / "operator" / "rbac" / "rbac.yaml"
+
+
+def example(name: str) -> dict[str, Any]:
+    loaded = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def as_body(manifest: dict[str, Any], namespace: str = "team-a", uid: str = "uid-1", **meta: Any) -> dict[str, Any]:
+    body = copy.deepcopy(manifest)
+    body["metadata"] = {
+        **body["metadata"],
+        "namespace": namespace,
+        "uid": uid,
+        "generation": 1,
+        "creationTimestamp": "2026-01-01T00:00:00Z",
+        **meta,
+    }
+    return body
+
+
+def crd() -> dict[str, Any]:
+    loaded = yaml.safe_load(CRD_PATH.read_text())
+    assert isinstance(loaded, dict)
+    return loaded
