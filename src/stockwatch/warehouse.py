@@ -58,10 +58,15 @@ def ddl(settings: SnowflakeSettings) -> list[str]:
     ]
 
 
+def connect_raw(settings: SnowflakeSettings) -> Any:
+    """A new connection with autocommit off: callers commit explicitly and close it."""
+    return snowflake.connector.connect(**settings.connect_kwargs(), autocommit=False)
+
+
 @contextmanager
 def connect(settings: SnowflakeSettings) -> Iterator[Any]:
-    """A connection that is closed on exit. Autocommit off: callers commit explicitly."""
-    conn = snowflake.connector.connect(**settings.connect_kwargs(), autocommit=False)
+    """`connect_raw` as a context manager that closes the connection on exit."""
+    conn = connect_raw(settings)
     try:
         yield conn
     finally:
