@@ -1,0 +1,1 @@
+"""Observability as code: the metrics contract, alert rules, Grafana dashboards and their checks."""
