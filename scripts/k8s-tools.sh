@@ -12,8 +12,12 @@
 source "$(dirname "$0")/lib.sh"
 
 HELM_VERSION=v3.19.5
-K8S_VERSION=v1.35.4
-ETCD_VERSION=v3.6.6
+# Kubernetes and etcd versions come from the wrapper module (tools/k8s/bump.sh changes them).
+GOMOD="$ROOT/tools/k8s/go.mod"
+modver() { awk -v m="$1" '$1 == m && $2 ~ /^v/ {print $2; exit}' "$GOMOD"; }
+K8S_VERSION="$(modver k8s.io/kubernetes)"
+ETCD_VERSION="$(modver go.etcd.io/etcd/server/v3)"
+[ -n "$K8S_VERSION" ] && [ -n "$ETCD_VERSION" ] || die "cannot read the Kubernetes/etcd versions from $GOMOD"
 FROM="${STOCKWATCH_K8S_FROM:-auto}"
 
 DIR="$CACHE/k8s-$K8S_VERSION"
@@ -89,6 +93,66 @@ get_helm() {
   done_ helm "$HELM_VERSION"
 }
 
+# ---------------------------------------------------------------- kube-apiserver, kubectl, kube-controller-manager, etcd
+K8S_TOOLS=(kube-apiserver kube-controller-manager kubectl)
+
+version_of() { case "$1" in etcd) echo "$ETCD_VERSION" ;; *) echo "$K8S_VERSION" ;; esac; }
+
+release_one() {
+  local tool="$1" url sum tgz name
+  if [ "$tool" = etcd ]; then
+    name="etcd-$ETCD_VERSION-$OS-$ARCH"
+    url="https://github.com/etcd-io/etcd/releases/download/$ETCD_VERSION"
+    sum="$(curl -fsSL --connect-timeout 5 --max-time 20 "$url/SHA256SUMS" 2>/dev/null \
+      | awk -v f="$name.tar.gz" '$2 == f {print $1}')" || return 1
+    [ -n "$sum" ] || return 1
+    tgz="$DIR/etcd.tar.gz"
+    download "$url/$name.tar.gz" "$sum" "$tgz" || return 1
+    tar -xzf "$tgz" -C "$DIR" "$name/etcd" && mv "$DIR/$name/etcd" "$BIN/etcd"
+    rm -rf "$tgz" "${DIR:?}/$name"
+  else
+    url="https://dl.k8s.io/release/$K8S_VERSION/bin/$OS/$ARCH/$tool"
+    sum="$(release_sum "$url.sha256")" || return 1
+    download "$url" "$sum" "$BIN/$tool" || return 1
+    chmod +x "$BIN/$tool"
+  fi
+}
+
+# All four in one `go build`: they share most of their packages, so this costs little more than kube-apiserver.
+build_all() {
+  need_go
+  local minor="${K8S_VERSION#v1.}" out="$DIR/.build" started=$SECONDS
+  minor="${minor%%.*}"
+  local ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  log "building kube-apiserver, kube-controller-manager, kubectl $K8S_VERSION and etcd $ETCD_VERSION from source"
+  log "(Go module proxy; several minutes on 2 cores the first time, cached in $(go env GOCACHE))"
+  rm -rf "$out" && mkdir -p "$out"
+  (cd "$ROOT/tools/k8s" && CGO_ENABLED=0 go build -ldflags "$ldflags" -o "$out/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kubectl go.etcd.io/etcd/server/v3) >&2 || die "go build of the Kubernetes tools failed"
+  mv "$out/server" "$BIN/etcd" # go names the binary after the module path's last element before /v3
+  for tool in "${K8S_TOOLS[@]}"; do mv "$out/$tool" "$BIN/$tool"; done
+  rm -rf "$out"
+  for tool in "${K8S_TOOLS[@]}" etcd; do done_ "$tool" "$(version_of "$tool")"; done
+  log "built in $((SECONDS - started))s"
+}
+
+get_k8s() {
+  local tool="$1" version
+  version="$(version_of "$tool")"
+  have "$tool" "$version" && return 0
+  if try_release && release_one "$tool"; then
+    log "$tool $version from the release download"
+    done_ "$tool" "$version"
+    return 0
+  fi
+  [ "$FROM" = "release" ] && die "$tool $version: release download failed (STOCKWATCH_K8S_FROM=release)"
+  build_all
+}
+
 # ---------------------------------------------------------------- dispatch
 main() {
   local what="${1:-all}"
@@ -96,7 +160,11 @@ main() {
   flock 9 # one build at a time per cache (parallel make / several clones)
   case "$what" in
     helm) get_helm ;;
-    all) get_helm ;;
+    kubectl | kube-apiserver | kube-controller-manager | etcd) get_k8s "$what" ;;
+    all)
+      get_helm
+      for tool in "${K8S_TOOLS[@]}" etcd; do get_k8s "$tool"; done
+      ;;
     *) die "unknown tool '$what' (helm|kubectl|kube-apiserver|kube-controller-manager|etcd|all)" ;;
   esac
   echo "$BIN"
