@@ -38,7 +38,7 @@ esac
 OS="$(uname -s | tr '[:upper:]' '[:lower:]')"
 
 need_go() {
-  need go "Go 1.25+ is needed to build the Kubernetes tools from source (https://go.dev/dl/, or apt-get install golang)."
+  need go "Go is needed to build the Kubernetes tools from source: install Go 1.21+ (https://go.dev/dl/); it fetches the Go 1.25 toolchain that tools/k8s/go.mod asks for."
 }
 
 # download URL SHA256 DEST: fetch with short timeouts, verify, move into place. Fails quietly (status 1).
