@@ -56,4 +56,4 @@ def deleted(body: kopf.Body, **_: Any) -> None:
 @kopf.on.probe(id="watchlists")
 def probe(**kwargs: Any) -> int:
     """Liveness payload: how many API keys the budget index tracks (the index answering means the loop is alive)."""
-    return len(kwargs["budget_keys"])
+    return len(kwargs.get("budget_keys", {}))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -12,6 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CRD_PATH = ROOT / "charts" / "stockwatch-crds" / "templates" / "stockwatchlists.yaml"
 EXAMPLES = ROOT / "operator" / "examples"
 RBAC_PATH = ROOT / "operator" / "rbac" / "rbac.yaml"
+PEERING_PATH = ROOT / "operator" / "rbac" / "peering.yaml"
+TEST_IMAGE = "registry.example/stockwatch/pipeline:test"
+T = TypeVar("T")
 
 
 def example(name: str) -> dict[str, Any]:
@@ -37,3 +42,15 @@ def crd() -> dict[str, Any]:
     loaded = yaml.safe_load(CRD_PATH.read_text())
     assert isinstance(loaded, dict)
     return loaded
+
+
+def wait_until(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.2) -> T:
+    """Poll `check` until it returns something other than None/False; fail naming `what` (and the last value)."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last is not None and last is not False:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")

@@ -77,7 +77,7 @@ def converge(watchlist: Watchlist, desired: list[Obj]) -> Outcome:
             if current is None:
                 current = kube.apply(obj)
                 outcome.actions.append(("Created", f"created {kind.kind} {name}"))
-            elif not contains(obj, current):
+            elif not contains({k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}, current):
                 current = kube.apply(obj)
                 outcome.actions.append(("Updated", f"updated {kind.kind} {name} (it differed from the watchlist)"))
             if kind is kube.DEPLOYMENT:
@@ -138,17 +138,24 @@ def reconcile(
     except ValidationError as exc:
         metrics.RECONCILES.labels(result="error").inc()
         metrics.ERRORS.labels(kind="invalid_spec").inc()
-        raise kopf.PermanentError(f"the watchlist spec cannot be used: {exc.errors(include_url=False)}") from exc
+        message = f"the watchlist spec cannot be used: {exc.errors(include_url=False)}"
+        kopf.warn(body, reason="InvalidSpec", message=message)
+        raise kopf.PermanentError(message) from exc
     except ApiException as exc:
+        if exc.status == 403 and "NamespaceTerminating" in str(exc.body):
+            logger.debug("the namespace is being deleted: nothing to converge")
+            return
         kind = _classify(exc)
         metrics.RECONCILES.labels(result="error").inc()
         metrics.ERRORS.labels(kind=kind).inc()
         hint = " (check the operator's RBAC)" if kind == "forbidden" else ""
-        delay = 30 if kind == "forbidden" else 5
-        raise kopf.TemporaryError(f"Kubernetes API {exc.status} {exc.reason}{hint}", delay=delay) from exc
-    except kopf.TemporaryError:
+        message = f"Kubernetes API {exc.status} {exc.reason}{hint}"
+        kopf.warn(body, reason="ReconcileFailed", message=message)
+        raise kopf.TemporaryError(message, delay=30 if kind == "forbidden" else 5) from exc
+    except kopf.TemporaryError as exc:
         metrics.RECONCILES.labels(result="error").inc()
         metrics.ERRORS.labels(kind="missing_crd").inc()
+        kopf.warn(body, reason="MissingCRD", message=str(exc))
         raise
     else:
         metrics.RECONCILES.labels(result="success").inc()
@@ -161,6 +168,8 @@ def observe(
 ) -> dict[str, Any]:
     """Converge the children, post events for what changed, and return the new status."""
     watchlist = Watchlist.from_body(body)
+    if body.get("metadata", {}).get("deletionTimestamp"):
+        return {}  # being deleted: the garbage collector removes the children
     verdict = budget_verdict(watchlist, index, settings)
     outcome = converge(watchlist, desired_objects(watchlist, settings, verdict.within))
     for reason, message in outcome.actions:

@@ -25,9 +25,13 @@ def configure(
         prefix=GROUP, key="last-handled-configuration"
     )
     kopf_settings.persistence.finalizer = f"{GROUP}/operator"
-    # Events on the watchlist are the ones we post (created/updated/deleted, budget); kopf adds only failures.
-    kopf_settings.posting.level = logging.WARNING
+    # Events on the watchlist are only the ones we post (created/updated/deleted children, budget, failures):
+    # kopf's own log lines ("Timer succeeded" every pass) stay in the log.
+    kopf_settings.posting.loggers = False
     kopf_settings.execution.max_workers = 16
+    # No runtime CRD/namespace discovery: the watched resource is fixed, children are plain API calls (a missing
+    # Strimzi/prometheus-operator CRD is reported per watchlist), so the operator needs no CRD read access.
+    kopf_settings.scanning.disabled = True
     kopf_settings.watching.server_timeout = 300
     kopf_settings.watching.client_timeout = 330
     # Peering: every replica but the one with the highest priority pauses (equal priorities would pause all),
