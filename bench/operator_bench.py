@@ -182,9 +182,7 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
 
-    print(
-        "| watchlists | Deployments exist (s) | all reconciled (s) | reconcile p50 (s) | p95 (s) | operator RSS (MiB) |"
-    )
+    print("| watchlists | Deployments exist (s) | all reconciled (s) | reconcile p50 / p95 (s) | operator RSS (MiB) |")
     print("|---:|---:|---:|---:|---:|")
     for row in sizes:
         print(
