@@ -13,7 +13,7 @@ airflow-lock: ## Re-resolve airflow/requirements.lock from airflow/requirements.
 
 .PHONY: lint-airflow
 lint-airflow: airflow-venv ## mypy --strict on the DAGs and their tests, with Airflow's own types
-	@MYPYPATH=src:airflow/dags:airflow/tests $(AIRFLOW_VENV)/bin/mypy --strict airflow/dags airflow/tests
+	@MYPYPATH=src:airflow/dags:airflow/tests $(AIRFLOW_VENV)/bin/mypy --strict airflow/dags airflow/tests airflow/local_run.py
 
 .PHONY: test-airflow
 test-airflow: airflow-venv kafka-jars lint-airflow ## DAG tests: DagBag/policy, pod template, real dag.test() runs on Kafka + fakesnow
