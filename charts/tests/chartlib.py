@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,3 +150,8 @@ def restricted_violations(pod_spec: Manifest) -> list[str]:
             if port.get("hostPort"):
                 problems.append(f"{name}: hostPort {port['hostPort']}")
     return problems
+
+
+def kubernetes_validate_strict(doc: Manifest) -> None:
+    """Validate a core object against the Kubernetes OpenAPI schema of KUBE_VERSION, unknown fields refused."""
+    kubernetes_validate.validate(doc, ".".join(KUBE_VERSION.split(".")[:2]) + ".0", strict=True)

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from chartlib import SCENARIOS, Helm, Manifest, tool_bin
+
+from charts.tests.chartlib import SCENARIOS, Helm, Manifest, tool_bin
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import kubernetes_validate
 import pytest
-from chartlib import (
+
+from charts.tests.chartlib import (
     CHART,
-    KUBE_VERSION,
     RELEASE,
     SCENARIOS,
     Helm,
     Manifest,
     dig,
+    kubernetes_validate_strict,
     pod_specs,
     restricted_violations,
 )
@@ -42,11 +43,10 @@ def test_helm_lint_strict(helm: Helm, scenario: Path) -> None:
 
 
 def test_core_objects_match_the_kubernetes_schema(render: Render, scenario: Path) -> None:
-    version = ".".join(KUBE_VERSION.split(".")[:2]) + ".0"
     checked = 0
     for doc in render(scenario):
         if doc["apiVersion"] in CORE_GROUPS:
-            kubernetes_validate.validate(doc, version, strict=True)
+            kubernetes_validate_strict(doc)
             checked += 1
     assert checked >= 5
 
@@ -55,7 +55,7 @@ def test_strict_schema_validation_refuses_an_unknown_field(render: Render) -> No
     deployment = next(d for d in render(CHART / "ci" / "default-values.yaml") if d["kind"] == "Deployment")
     broken = {**deployment, "spec": {**deployment["spec"], "replica": 2}}
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(broken, "1.35.0", strict=True)
+        kubernetes_validate_strict(broken)
 
 
 def test_every_object_carries_the_standard_labels(render: Render, scenario: Path) -> None:

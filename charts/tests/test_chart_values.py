@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
-from chartlib import CHART, Helm, HelmError
+
+from charts.tests.chartlib import CHART, Helm, HelmError
 
 VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())

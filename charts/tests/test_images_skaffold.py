@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from chartlib import CHART, ROOT, Helm
+
+from charts.tests.chartlib import CHART, ROOT, Helm
 
 IMAGES = ["pipeline", "operator", "dbt", "airflow"]
 SKAFFOLD = yaml.safe_load((ROOT / "skaffold.yaml").read_text())
