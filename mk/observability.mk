@@ -26,8 +26,12 @@ test-promtool: prometheus-tools setup ## promtool check rules + promtool test ru
 	@$(PY) -m observability.chart --check
 
 .PHONY: dashboards-png
-dashboards-png: setup prometheus-tools kafka-jars ## Render docs/dashboards/*.png from a real Prometheus scraping the real pipeline
-	@STOCKWATCH_DASHBOARDS_PNG=$(CURDIR)/docs/dashboards $(PY) -m pytest observability/tests/test_prometheus.py -k png -p no:cacheprovider
+dashboards-png: setup prometheus-tools kafka-jars k8s-tools ## Render docs/dashboards/*.png from a real Prometheus scraping the real pipeline
+	@STOCKWATCH_DASHBOARDS_PNG=$(CURDIR)/docs/dashboards STOCKWATCH_DASHBOARDS_SECONDS=$${STOCKWATCH_DASHBOARDS_SECONDS:-180} $(PY) -m pytest observability/tests/test_prometheus.py -k png -p no:cacheprovider
 
 test: test-promtool
 test-py: prometheus-tools
+
+.PHONY: prometheus-local
+prometheus-local: setup prometheus-tools ## Real Prometheus with the rules + links to every dashboard query. ARGS="--producer 127.0.0.1:9100 --loader 127.0.0.1:9101"
+	@$(PY) -m observability.serve $(ARGS)

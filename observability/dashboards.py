@@ -130,7 +130,7 @@ PIPELINE_HEALTH = Dashboard(
                 Panel(
                     "Consumer lag",
                     "timeseries",
-                    (Query("max(stockwatch_loader_consumer_lag)", "loader lag"),),
+                    (Query('max(stockwatch_loader_consumer_lag{job="stockwatch-loader"})', "loader lag"),),
                     unit="short",
                     thresholds=((10000, "red"),),
                     width=8,
@@ -138,7 +138,11 @@ PIPELINE_HEALTH = Dashboard(
                 Panel(
                     "Freshness of RAW",
                     "stat",
-                    (Query("max(stockwatch_loader_freshness_seconds)", "newest event loaded"),),
+                    (
+                        Query(
+                            'max(stockwatch_loader_freshness_seconds{job="stockwatch-loader"})', "newest event loaded"
+                        ),
+                    ),
                     unit="s",
                     thresholds=((300, "orange"), (900, "red")),
                     width=8,
@@ -146,7 +150,12 @@ PIPELINE_HEALTH = Dashboard(
                 Panel(
                     "Time since the last loader commit",
                     "stat",
-                    (Query("time() - max(stockwatch_loader_last_success_timestamp_seconds)", "since last commit"),),
+                    (
+                        Query(
+                            'time() - max(stockwatch_loader_last_success_timestamp_seconds{job="stockwatch-loader"})',
+                            "since last commit",
+                        ),
+                    ),
                     unit="s",
                     thresholds=((300, "orange"), (900, "red")),
                     width=8,
@@ -301,7 +310,10 @@ OPERATOR = Dashboard(
                 Panel(
                     "Errors by kind",
                     "timeseries",
-                    (Query(f"sum by (kind) (increase(stockwatch_operator_errors_total[{RATE}]))", "{{kind}}"),),
+                    (
+                        Query(f'sum(increase(stockwatch_operator_reconciles_total{{result="error"}}[{RATE}]))', "all"),
+                        Query(f"sum by (kind) (increase(stockwatch_operator_errors_total[{RATE}]))", "{{kind}}"),
+                    ),
                     unit="short",
                     width=8,
                 ),
