@@ -124,6 +124,11 @@ def config_hash(configmap: Obj, shard_symbols_: list[str], secret: tuple[str, st
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def _quantities(values: dict[str, str | int]) -> dict[str, str]:
+    """Quantities as the API server returns them (`cpu: 1` comes back as "1"), so drift checks compare equal."""
+    return {name: str(value) for name, value in values.items()}
+
+
 def desired_replicas(watchlist: Watchlist, within_budget: bool) -> int:
     return 0 if watchlist.spec.suspend or not within_budget else 1
 
@@ -190,8 +195,10 @@ def build_deployment(
                     "failureThreshold": 3,
                 },
                 "resources": {
-                    "requests": dict(resources.requests if resources and resources.requests else DEFAULT_REQUESTS),
-                    "limits": dict(resources.limits if resources and resources.limits else DEFAULT_LIMITS),
+                    "requests": _quantities(
+                        resources.requests if resources and resources.requests else DEFAULT_REQUESTS
+                    ),
+                    "limits": _quantities(resources.limits if resources and resources.limits else DEFAULT_LIMITS),
                 },
                 "securityContext": {
                     "allowPrivilegeEscalation": False,

@@ -8,6 +8,7 @@ kubelet would (said in the test), and the Deployment controller derives readines
 from __future__ import annotations
 
 import copy
+import json
 import re
 import uuid
 from typing import Any
@@ -293,6 +294,77 @@ def test_deleting_the_watchlist_cascades(kube: Kube, operator: OperatorProcess) 
         TIMEOUT,
         "the garbage collector to remove every child",
     )
+
+
+def test_dropping_topic_and_podmonitor_removes_them(kube: Kube, operator: OperatorProcess) -> None:
+    kube.apply(with_spec("extras", "synthetic", podMonitor={"enabled": True}))
+    converged(kube, "extras")
+    wait_until(lambda: kube.get("kafkatopics.kafka.strimzi.io", "extras-topic"), TIMEOUT, "the KafkaTopic")
+    wait_until(lambda: kube.get("podmonitors.monitoring.coreos.com", "extras-producer"), TIMEOUT, "the PodMonitor")
+    ops = [
+        {"op": "remove", "path": "/spec/topic"},
+        {"op": "replace", "path": "/spec/podMonitor/enabled", "value": False},
+    ]
+    kube.api.kubectl("patch", SWL, "extras", "-n", kube.namespace, "--type=json", "-p", json.dumps(ops))
+    obj = converged(kube, "extras", generation=2)
+    assert obj["status"]["topic"] == "stock_prices"
+    wait_until(
+        lambda: not kube.names(
+            "kafkatopics.kafka.strimzi.io,podmonitors.monitoring.coreos.com", "stockwatch.dev/watchlist=extras"
+        ),
+        TIMEOUT,
+        "the KafkaTopic and PodMonitor to be deleted",
+    )  # fmt: skip
+    wait_until(
+        lambda: kube.get("configmap", "extras-producer")["data"]["KAFKA_TOPIC"] == "stock_prices",  # type: ignore[index]
+        TIMEOUT,
+        "producers back on the shared topic",
+    )
+
+
+EDGE_CASES: dict[str, dict[str, Any]] = {
+    "longest name and odd symbols": {
+        "metadata": {"name": "w" * 40},
+        "spec": {"source": "synthetic", "symbols": ["BRK.B", "BF-B", "OANDA:EUR_USD", "BINANCE:BTC/USDT", "X"]},
+    },
+    "one producer per symbol, slowest poll": {
+        "metadata": {"name": "per-symbol"},
+        "spec": {
+            "source": "synthetic", "symbols": ["A", "B", "C"], "maxSymbolsPerProducer": 1, "pollIntervalSeconds": 3600,
+        },
+    },
+    "integer quantities and mixed topic config": {
+        "metadata": {"name": "quantities"},
+        "spec": {
+            "source": "synthetic", "symbols": ["AAPL"],
+            "resources": {"requests": {"cpu": 1, "memory": "64Mi"}, "limits": {"cpu": "1500m", "memory": 134217728}},
+            "topic": {"name": "q.t-1", "config": {"retention.ms": 1000, "cleanup.policy": "compact", "x": True}},
+        },
+    },
+    "websocket alone on a key, suspended from the start": {
+        "metadata": {"name": "ws-suspended"},
+        "spec": {"source": "finnhub-ws", "symbols": ["AAPL"], "apiKeySecretRef": {"name": "other"}, "suspend": True},
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(EDGE_CASES))
+def test_anything_admitted_is_reconciled_without_flapping(kube: Kube, operator: OperatorProcess, case: str) -> None:
+    manifest = {"apiVersion": "stockwatch.dev/v1alpha1", "kind": "StockWatchlist", **copy.deepcopy(EDGE_CASES[case])}
+    kube.apply(manifest)
+    name = manifest["metadata"]["name"]
+    obj = converged(kube, name)
+    assert condition(obj, "Ready") is not None
+    assert obj["status"]["producers"] == len(deployments(kube, name)) > 0
+    versions = {d["metadata"]["name"]: d["metadata"]["resourceVersion"] for d in deployments(kube, name).values()}
+    # Several repair passes later (one per second) nothing was re-applied: desired == actual, no flapping.
+    passes = f"[{kube.namespace}/{name}] Timer 'repair' succeeded"
+    wait_until(lambda: operator.log_text().count(passes) >= 3, TIMEOUT, "three repair passes")
+    assert {
+        d["metadata"]["name"]: d["metadata"]["resourceVersion"] for d in deployments(kube, name).values()
+    } == versions
+    events = kube.kubectl("get", "events", "--field-selector", f"involvedObject.name={name}", "-o", "yaml")
+    assert "(it differed from the watchlist)" not in events
 
 
 def test_metrics_and_the_key_never_leaks(kube: Kube, operator: OperatorProcess) -> None:
