@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +39,16 @@ class WarehouseWriter:
         """Merge `rows` into RAW; return the number of NEW rows per symbol."""
         if not rows:
             return {}
-        path = Path(self._tmp.name) / "batch.csv"
+        # A new file name per batch: COPY skips files it has loaded before (by name in fakesnow).
+        path = Path(self._tmp.name) / f"batch-{uuid.uuid4().hex}.csv"
         with path.open("w", newline="") as fh:
             csv.writer(fh).writerows(rows)
         cur = self._conn.cursor()
         try:
             cur.execute(f"TRUNCATE TABLE {STAGE_TABLE}")
             cur.execute(f"PUT 'file://{path}' @%{STAGE_TABLE} OVERWRITE = TRUE")
-            cur.execute(
-                f"COPY INTO {STAGE_TABLE} ({_COLUMNS}) FROM @%{STAGE_TABLE} FILE_FORMAT = {_FILE_FORMAT} PURGE = TRUE"
-            )
+            # No column list: the CSV is in the staging table's column order (it is LIKE RAW).
+            cur.execute(f"COPY INTO {STAGE_TABLE} FROM @%{STAGE_TABLE} FILE_FORMAT = {_FILE_FORMAT} PURGE = TRUE")
             cur.execute(
                 f"SELECT SYMBOL, COUNT(DISTINCT EVENT_ID) FROM {STAGE_TABLE} s "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {self.settings.raw_table} r WHERE r.EVENT_ID = s.EVENT_ID) "
