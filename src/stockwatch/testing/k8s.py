@@ -14,10 +14,12 @@ cannot start fails the test with its log.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import re
 import secrets
+import signal
 import ssl
 import subprocess
 import uuid
@@ -380,3 +382,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if {"kube_apiserver", "kube_controller_manager", "k8s_namespace"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.k8s)
+
+
+def serve(workdir: Path, *, controller_manager: bool = False) -> None:
+    """Run the test control plane in the foreground until SIGINT/SIGTERM (`make k8s-apiserver`)."""
+    api = KubeAPIServer(workdir)
+    manager = KubeControllerManager(api, workdir / "kcm") if controller_manager else None
+    try:
+        api.start()
+        api.install_crds(default_crd_files())
+        if manager is not None:
+            manager.start()
+        print(f"kube-apiserver {api.server} is ready (logs in {workdir}); Ctrl-C stops it.")
+        print(f"export KUBECONFIG={api.kubeconfig}", flush=True)
+        # Blocked only now: children inherit the signal mask, and they must still get our SIGTERM.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        if manager is not None:
+            manager.stop()
+        api.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Run etcd + kube-apiserver with the CRDs, as the tests do.")
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--controller-manager", action="store_true", help="also run kube-controller-manager")
+    options = parser.parse_args()
+    serve(options.workdir, controller_manager=options.controller_manager)
