@@ -10,7 +10,10 @@ if [ ! -x "$UV" ]; then
   "$CACHE/uv-$UV_VERSION/bin/pip" install -q "uv==$UV_VERSION"
 fi
 cd "$ROOT"
-py=$(command -v python3.11 || command -v python3.12 || command -v python3)
+# Ask uv for a version, not a path: a path found on PATH may be .venv's own python, and a changed
+# interpreter path makes uv rebuild .venv from scratch under the feet of running processes.
+py=3.11
+command -v python3.11 >/dev/null 2>&1 || py=3.12
 [ "${1:-}" = "--lock" ] && { cd "$ROOT"; "$UV" lock; }
 "$UV" sync --frozen --all-packages --all-extras --python "$py" -q
 echo ">> .venv ready ($(.venv/bin/python --version))"
