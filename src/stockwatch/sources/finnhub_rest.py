@@ -97,7 +97,7 @@ class FinnhubRestSource:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        backoff = wait_exponential_jitter(initial=0.5, max=30)(state)
+        backoff = wait_exponential_jitter(multiplier=0.5, max=30)(state)
         if isinstance(exc, RateLimitedError):
             pause = exc.retry_after if exc.retry_after is not None else backoff
             self.budget.pause(pause)

@@ -1,7 +1,9 @@
 """One request budget per Finnhub API key, shared by every client in the process that uses that key.
 
-Two leaky buckets (aiolimiter): calls per minute (60 on the free plan) and calls per second (30 on
-any plan). A 429 pauses every caller of the key until its Retry-After has passed.
+Two leaky buckets (aiolimiter) of capacity one, so calls are spaced evenly rather than sent in bursts:
+calls per minute (60 on the free plan: one a second) and calls per second (30 on any plan). No window
+of the limit's length then holds more than the limit plus one call at its edge. A 429 pauses every
+caller of the key until its Retry-After has passed.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from aiolimiter import AsyncLimiter
 
 class KeyBudget:
     def __init__(self, calls_per_minute: int, calls_per_second: int) -> None:
-        self.per_minute = AsyncLimiter(calls_per_minute, 60)
-        self.per_second = AsyncLimiter(calls_per_second, 1)
+        self.per_minute = AsyncLimiter(1, 60 / calls_per_minute)
+        self.per_second = AsyncLimiter(1, 1 / calls_per_second)
         self._paused_until = 0.0
 
     def pause(self, seconds: float) -> None:
