@@ -203,3 +203,39 @@ def test_every_service_account_has_only_its_expected_permissions(
         cluster_scoped = [d for d in manifests if d["kind"] in {"ClusterRole", "ClusterRoleBinding"}]
         for doc in cluster_scoped:
             kube_apiserver.kubectl("delete", doc["kind"], doc["metadata"]["name"], "--ignore-not-found", check=False)
+
+
+def test_helm_installs_upgrades_and_uninstalls_the_release(
+    helm: Helm, kube_apiserver: KubeAPIServer, k8s_namespace: str
+) -> None:
+    """The real helm against the real API server: install (NOTES rendered), upgrade, uninstall removes everything."""
+    kubeconfig = ["--kubeconfig", str(kube_apiserver.kubeconfig), "--namespace", k8s_namespace]
+    kind_values = str(CHART / "ci" / "kind-values.yaml")
+    out = helm.run("install", "sw", str(CHART), "--values", kind_values, *kubeconfig)
+    assert "STATUS: deployed" in out
+    assert f"kubectl -n {k8s_namespace} wait kafka/stockwatch --for=condition=Ready" in out  # NOTES.txt
+    listed = kube_apiserver.kubectl(
+        "-n", k8s_namespace, "get", "kafka,kafkanodepool,kafkatopic,swl,cronjob", "-o", "name"
+    )
+    assert len(listed.stdout.split()) == 6  # Kafka, node pool, 2 topics, example watchlist, dbt CronJob
+    out = helm.run(
+        "upgrade", "sw", str(CHART), "--values", kind_values, "--set", "dbt.schedule=*/5 * * * *", *kubeconfig
+    )
+    assert "REVISION: 2" in out
+    schedule = kube_apiserver.kubectl(
+        "-n",
+        k8s_namespace,
+        "get",
+        "cronjob",
+        "-l",
+        "app.kubernetes.io/component=dbt",
+        "-o",
+        "jsonpath={.items[0].spec.schedule}",
+    )
+    assert schedule.stdout == "*/5 * * * *"
+    helm.run("uninstall", "sw", "--wait", *kubeconfig)
+    left = kube_apiserver.kubectl(
+        "-n", k8s_namespace, "get", "deploy,cronjob,kafka,kafkatopic,networkpolicy,serviceaccount", "-l",
+        "app.kubernetes.io/instance=sw", "-o", "name",
+    )  # fmt: skip
+    assert left.stdout.strip() == ""
