@@ -95,7 +95,7 @@ def test_skaffold_builds_every_chart_image_from_its_dockerfile() -> None:
 
 def test_skaffold_sets_every_image_of_the_chart() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())
-    (release,) = SKAFFOLD["manifests"]["helm"]["releases"]
+    (release,) = SKAFFOLD["deploy"]["helm"]["releases"]
     assert (ROOT / release["chartPath"]) == CHART
     templates: dict[str, str] = release["setValueTemplates"]
     for artifact in SKAFFOLD["build"]["artifacts"]:
@@ -124,8 +124,8 @@ def test_the_kind_profile_loads_images_into_kind_and_renders(helm: Helm, tmp_pat
     (profile,) = [p for p in SKAFFOLD["profiles"] if p["name"] == "kind"]
     config = _apply_patches(yaml.safe_load((ROOT / "skaffold.yaml").read_text()), profile["patches"])
     assert config["build"]["local"]["push"] is False  # skaffold then loads the images into the kind cluster
-    assert profile["deploy"]["kubeContext"] == "kind-stockwatch"
-    (release,) = config["manifests"]["helm"]["releases"]
+    assert config["deploy"]["kubeContext"] == "kind-stockwatch"
+    (release,) = config["deploy"]["helm"]["releases"]
     # What skaffold would pass to helm, with its image templates filled in.
     filled = {"REPO": "localrepo", "TAG": "abc123"}
     pattern = re.compile(r"{{.IMAGE_(REPO|TAG)_\w+}}")
