@@ -22,3 +22,6 @@ test-airflow: airflow-venv kafka-jars lint-airflow ## DAG tests: DagBag/policy, 
 .PHONY: airflow-dag-test
 airflow-dag-test: airflow-venv kafka-jars ## Run the ingestion DAG once locally (own Kafka + fakesnow + SQLite; ARGS="--events 500")
 	@$(AIRFLOW_PY) airflow/local_run.py --workdir $(SCRATCH)/airflow $(ARGS)
+
+# `make test` runs the Airflow suite too (its own venv; the real Kafka broker, fakesnow and helm).
+test: test-airflow
