@@ -28,7 +28,7 @@ def _env_number(name: str, default: N, cast: Callable[[str], N]) -> N:
 class OperatorSettings:
     """Defaults that make sense in the stockwatch Helm release; every one is an env variable."""
 
-    producer_image: str = "ghcr.io/stockwatch/pipeline:0.1.0"
+    producer_image: str = "stockwatch/pipeline:0.1.0"  # images/pipeline; the chart sets the real reference
     image_pull_policy: str = "IfNotPresent"
     kafka_bootstrap_servers: str = "stockwatch-kafka-bootstrap:9092"
     kafka_topic: str = "stock_prices"
