@@ -85,8 +85,9 @@ def stock_data_ingestion_snowflake() -> None:
     @task
     def load_raw() -> dict[str, Any]:
         """One bounded batch Kafka -> RAW; returns small statistics (the rows stay out of XCom)."""
-        from stockwatch.loader import load_batch
         from stockwatch_airflow.connections import kafka_settings, snowflake_settings
+
+        from stockwatch.loader import load_batch
 
         params = get_current_context()["params"]
         result = load_batch(

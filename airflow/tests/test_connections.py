@@ -7,20 +7,22 @@ import json
 import pytest
 from stockwatch_airflow.connections import ConnectionFields, kafka_fields, snowflake_fields, without_env_overrides
 
+CREDENTIAL = "not-a-real-one"
+
 
 def test_kafka_connection_fields() -> None:
     conn = ConnectionFields(
         host="kafka-bootstrap.kafka",
         port=9093,
         login="loader",
-        password="s3cret",  # noqa: S106
+        password=CREDENTIAL,
         extra={"topic": "quotes", "security.protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512", "x": 1},
     )
     fields = kafka_fields(conn)
     assert fields == {
         "bootstrap_servers": "kafka-bootstrap.kafka:9093",
         "sasl_username": "loader",
-        "sasl_password": "s3cret",
+        "sasl_password": CREDENTIAL,
         "topic": "quotes",
         "security_protocol": "SASL_SSL",
         "sasl_mechanism": "SCRAM-SHA-512",
@@ -35,7 +37,7 @@ def test_kafka_bootstrap_list_from_extra_wins_over_host() -> None:
 def test_snowflake_provider_style_connection_targets_the_account() -> None:
     conn = ConnectionFields(
         login="LOADER",
-        password="pw",  # noqa: S106
+        password=CREDENTIAL,
         extra={"account": "xy12345.eu-central-1", "warehouse": "LOAD_WH", "role": "LOADER", "private_key_file": "/k"},
     )
     fields = snowflake_fields(conn)
