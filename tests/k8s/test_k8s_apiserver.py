@@ -86,3 +86,15 @@ def test_helm_installs_a_chart_into_the_server(
         [helm, "list", "-n", k8s_namespace, "-o", "json"], capture_output=True, text=True, check=True, env=env
     )
     assert [(r["name"], r["status"]) for r in json.loads(listed.stdout)] == [("p1", "deployed")]
+
+
+def test_k8s_tools_script_is_idempotent_and_prints_the_bin_dir() -> None:
+    script = REPO_ROOT / "scripts" / "k8s-tools.sh"
+    for tool in ("helm", "kubectl", "etcd"):
+        out = subprocess.run(["bash", str(script), tool], capture_output=True, text=True, check=True)
+        bin_dir = Path(out.stdout.strip())
+        assert (bin_dir / tool).is_file()
+        assert out.stderr == ""  # cached: nothing built, nothing downloaded
+    refused = subprocess.run(["bash", str(script), "kind"], capture_output=True, text=True, check=False)
+    assert refused.returncode != 0
+    assert "unknown tool 'kind'" in refused.stderr
