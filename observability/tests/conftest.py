@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,11 +18,11 @@ from confluent_kafka import Producer
 from observability.chart import rule_files
 from observability.dashboards import DASHBOARDS
 from observability.prometheus import LocalPrometheus, Target
-from observability.tests.finnhub_standin import FinnhubStandIn
 from stockwatch.config import KafkaSettings
 from stockwatch.local.fakesnow import LocalFakesnow
 from stockwatch.local.kafka import LocalKafka
 from stockwatch.local.process import ManagedProcess, free_port, wait_for
+from stockwatch.testing.finnhub_server import FinnhubServer
 from stockwatch.testing.k8s import KubeAPIServer
 from stockwatch.testing.k8s import kube_apiserver as kube_apiserver  # the real API server fixture
 from stockwatch.topics import ensure_topics
@@ -55,6 +56,31 @@ def _start(process: ManagedProcess, port: int, timeout: float = 90.0) -> None:
 
     process.start()
     process.wait_ready(serving, timeout)
+
+
+WS_SYMBOLS = ("NVDA", "AMZN")
+
+
+def _finnhub() -> FinnhubServer:
+    """The local Finnhub-speaking server (Finnhub itself is out of reach here), scripted so the producer's REST path
+    meets what production meets: a 429 every fourth AAPL call, an unknown symbol (all-zero quotes), a 500ing one."""
+    finnhub = FinnhubServer(prices={"AAPL": 190.0, "MSFT": 410.0, "NVDA": 880.0, "AMZN": 185.0}).start()
+    every_fourth_limited: list[str | tuple[str, float]] = ["ok", "ok", "ok", ("429", 1.0)]
+    finnhub.plan("AAPL", *(every_fourth_limited * 2000))
+    finnhub.plan("ERRX", *(["500"] * 10000))
+    return finnhub
+
+
+def _feed_websocket(finnhub: FinnhubServer, stop: threading.Event) -> None:
+    """Trades for the websocket producer twice a second; every 10 s the server drops its clients, as Finnhub does
+    on deployments, so reconnects and gaps are real too. Paced by `stop.wait`, it ends with the fixture."""
+    ticks = 0
+    while not stop.wait(0.5):
+        ticks += 1
+        for symbol in WS_SYMBOLS:
+            finnhub.push(finnhub.trades(symbol, 1))
+        if ticks % 20 == 0:
+            finnhub.drop_clients()
 
 
 def _dead_letters(kafka: KafkaSettings) -> None:
@@ -96,9 +122,11 @@ def pipeline(
 
         init_warehouse(SnowflakeSettings())
 
-    finnhub = FinnhubStandIn()
-    finnhub.start()
-    ports = {name: free_port() for name in ("producer-synthetic", "producer-finnhub", "loader", "operator")}
+    finnhub = _finnhub()
+    feeder = threading.Thread(target=_feed_websocket, args=(finnhub, stop := threading.Event()), daemon=True)
+    feeder.start()
+    names = ("producer-synthetic", "producer-finnhub", "producer-websocket", "loader", "operator")
+    ports = {name: free_port() for name in names}
     processes: dict[str, ManagedProcess] = {
         "producer-synthetic": ManagedProcess(
             "producer-synthetic",
@@ -115,8 +143,20 @@ def pipeline(
                 STOCKS="AAPL MSFT ZZZZ ERRX",
                 STOCKWATCH_SOURCE="finnhub-rest",
                 STOCKWATCH_POLL_INTERVAL_SECONDS="1",
-                FINNHUB_API_KEY="standin-key",
+                FINNHUB_API_KEY=finnhub.token,
                 FINNHUB_BASE_URL=finnhub.base_url,
+            ),
+        ),
+        "producer-websocket": ManagedProcess(
+            "producer-websocket",
+            [STOCKWATCH, "produce", "--metrics-port", str(ports["producer-websocket"])],
+            workdir / "producer-websocket.log",
+            _env(
+                **kafka_env,
+                STOCKS=" ".join(WS_SYMBOLS),
+                STOCKWATCH_SOURCE="finnhub-ws",
+                FINNHUB_API_KEY=finnhub.token,
+                FINNHUB_WS_URL=finnhub.ws_url,
             ),
         ),
         "loader": ManagedProcess(
@@ -147,6 +187,10 @@ def pipeline(
                 f"127.0.0.1:{ports['producer-finnhub']}",
                 {"namespace": "local", "watchlist": "finnhub", "pod": "producer-finnhub"},
             ),
+            Target(
+                f"127.0.0.1:{ports['producer-websocket']}",
+                {"namespace": "local", "watchlist": "websocket", "pod": "producer-websocket"},
+            ),
         ],
         "stockwatch-loader": [Target(f"127.0.0.1:{ports['loader']}", {"namespace": "local", "pod": "loader"})],
         "stockwatch-operator": [Target(f"127.0.0.1:{ports['operator']}", {"namespace": "local", "pod": "operator"})],
@@ -173,6 +217,8 @@ def pipeline(
         prometheus.stop()
         for process in processes.values():
             process.stop()
+        stop.set()
+        feeder.join(10)
         finnhub.stop()
 
 
@@ -208,7 +254,10 @@ def _wait_for_data(pipeline: Pipeline, timeout: float = 180.0) -> None:
         if time.time() - pipeline.started < hold:
             return False
         dead_letters = prometheus.query("sum(increase(stockwatch_loader_dlq_messages_total[5m])) > 0")
-        return bool(dead_letters) and not any(panel_problems(prometheus, panel) for panel in panels)
+        reconnects = prometheus.query("sum(increase(stockwatch_ws_reconnects_total[5m])) > 0")
+        if not (dead_letters and reconnects):
+            return False
+        return not any(panel_problems(prometheus, panel) for panel in panels)
 
     try:
         wait_for(ready, timeout + hold, "every dashboard panel to have data", interval=2.0)
