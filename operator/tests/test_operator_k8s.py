@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from swl_fixtures import operator_fixture, operator_kubeconfig_fixture  # noqa: F401 - fixtures used by name
 from swl_kube import Kube, condition, container_env
 from swl_operator import OperatorProcess
 from swl_testlib import PEERING_PATH, TEST_IMAGE, example, wait_until

@@ -1,4 +1,4 @@
-"""Operator integration fixtures: the operator, run under its own ServiceAccount token (the shipped RBAC)."""
+"""Operator integration fixtures, imported by the test modules: the operator under its own ServiceAccount token."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from swl_testlib import RBAC_PATH, TEST_IMAGE
 from stockwatch.testing.k8s import KubeAPIServer, KubeControllerManager
 
 
-@pytest.fixture(scope="module")
-def operator_kubeconfig(kube_apiserver: KubeAPIServer) -> Path:
+@pytest.fixture(scope="module", name="operator_kubeconfig")
+def operator_kubeconfig_fixture(kube_apiserver: KubeAPIServer) -> Path:
     """Apply operator/rbac/rbac.yaml as shipped and return a kubeconfig holding that ServiceAccount's token."""
     made = kube_apiserver.kubectl("create", "namespace", "stockwatch", check=False)
     assert made.returncode == 0 or "AlreadyExists" in made.stderr, made.stderr
@@ -21,8 +21,8 @@ def operator_kubeconfig(kube_apiserver: KubeAPIServer) -> Path:
     return kube_apiserver.service_account_kubeconfig("stockwatch", "stockwatch-operator")
 
 
-@pytest.fixture(scope="module")
-def operator(
+@pytest.fixture(scope="module", name="operator")
+def operator_fixture(
     kube_apiserver: KubeAPIServer,
     kube_controller_manager: KubeControllerManager,
     operator_kubeconfig: Path,
