@@ -330,10 +330,11 @@ def _namespace_name(test_name: str) -> str:
 @pytest.fixture(scope="session")
 def kube_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeAPIServer]:
     """A real kube-apiserver + etcd for the whole session, with the Strimzi, prometheus-operator and our CRDs."""
+    crds = default_crd_files()  # before starting anything: fails at once when ../shared/crds is missing
     server = KubeAPIServer(tmp_path_factory.mktemp("k8s"))
     try:
         server.start()
-        server.install_crds(default_crd_files())
+        server.install_crds(crds)
     except BaseException:
         server.stop()
         raise
@@ -386,11 +387,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def serve(workdir: Path, *, controller_manager: bool = False) -> None:
     """Run the test control plane in the foreground until SIGINT/SIGTERM (`make k8s-apiserver`)."""
+    crds = default_crd_files()
     api = KubeAPIServer(workdir)
     manager = KubeControllerManager(api, workdir / "kcm") if controller_manager else None
     try:
         api.start()
-        api.install_crds(default_crd_files())
+        api.install_crds(crds)
         if manager is not None:
             manager.start()
         print(f"kube-apiserver {api.server} is ready (logs in {workdir}); Ctrl-C stops it.")
