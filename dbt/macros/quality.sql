@@ -1,0 +1,16 @@
+{#- Why a RAW event is kept out of the staging models; null when it is valid. One place, used by the
+    staging and the quarantine models so the two always partition RAW exactly. -#}
+{% macro reject_reason() -%}
+    case
+        when price is null or price <= 0 then 'non_positive_price'
+        when volume < 0 then 'negative_volume'
+        when event_time > dateadd('minute', {{ var('future_tolerance_minutes') }}, {{ utc_now() }})
+            then 'future_event_time'
+        when event_type not in ('quote', 'trade') then 'unknown_event_type'
+    end
+{%- endmacro %}
+
+{#- Current time in UTC as TIMESTAMP_NTZ (RAW stores UTC wall-clock times). -#}
+{% macro utc_now() -%}
+    convert_timezone('UTC', current_timestamp())::timestamp_ntz
+{%- endmacro %}
