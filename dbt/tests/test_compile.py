@@ -14,6 +14,8 @@ from stockwatch.models import run_dbt
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
 
+PLACEHOLDER = "not-a-secret"  # the `snowflake` profile needs a credential; the fakesnow server ignores it
+
 
 def test_compiles_for_snowflake(built_warehouse: Warehouse, tmp_path: Path) -> None:
     # A non-fakesnow account reached through the fakesnow server (host/port/protocol are the
@@ -23,7 +25,7 @@ def test_compiles_for_snowflake(built_warehouse: Warehouse, tmp_path: Path) -> N
     settings = SnowflakeSettings(
         account="xy12345",
         user="ci",
-        password="dummy",  # a placeholder: the fakesnow server ignores it
+        password=PLACEHOLDER,
         database=local.database,
         host=local.host,
         port=local.port,
