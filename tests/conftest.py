@@ -21,7 +21,7 @@ def finnhub() -> Iterator[FinnhubServer]:
 @pytest.fixture
 def finnhub_settings(finnhub: FinnhubServer) -> FinnhubSettings:
     return FinnhubSettings(
-        api_key=finnhub.token,  # type: ignore[arg-type]
+        api_key=finnhub.token,
         base_url=finnhub.base_url,
         ws_url=finnhub.ws_url,
         timeout_seconds=1.0,

@@ -10,7 +10,6 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-from stockwatch import metrics
 from stockwatch.config import FinnhubSettings
 from stockwatch.events import MarketEvent, validate_payload
 from stockwatch.sources.finnhub_rest import FinnhubRestSource
@@ -106,8 +105,8 @@ def test_429_honours_retry_after_then_succeeds(finnhub: FinnhubServer, finnhub_s
 
 
 def test_wrong_token_fails_without_retrying_or_leaking_it(finnhub: FinnhubServer) -> None:
-    secret = "sk-very-secret-token"  # noqa: S105 - the point of the test
-    settings = FinnhubSettings(api_key=secret, base_url=finnhub.base_url, timeout_seconds=1.0)  # type: ignore[arg-type]
+    secret = "sk-very-secret-token"
+    settings = FinnhubSettings(api_key=secret, base_url=finnhub.base_url, timeout_seconds=1.0)
     with capture_logs() as logs:
         assert fetch_one(FinnhubRestSource(["AAPL"], settings), "AAPL") is None
     assert finnhub.calls_for("AAPL") == []  # refused at the door: 401 before any quote

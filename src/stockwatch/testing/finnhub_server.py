@@ -8,6 +8,7 @@ Tests script misbehaviour per symbol with `plan(symbol, *behaviours)`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -85,6 +86,9 @@ class FinnhubServer:
                 else:
                     self._window.append(now)
         kind, arg = behaviour if isinstance(behaviour, tuple) else (behaviour, 0.0)
+        status = {"429": 429, "500": 500}.get(kind, 200)
+        with self._lock:  # recorded on arrival, so a slow answer still in progress is already counted
+            self.calls.append(Call(now, symbol, status))
         if kind == "429":
             headers = {"Retry-After": f"{arg:g}"} if self.retry_after is not None else {}
             body = b'{"error":"API limit reached. Please try again later. Remaining Limit: 0"}'
@@ -117,7 +121,8 @@ class FinnhubServer:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+                    self.wfile.write(body)
 
             def do_GET(self) -> None:
                 url = urlparse(self.path)
@@ -130,10 +135,7 @@ class FinnhubServer:
                     self._send(404, {}, b'{"error":"not found"}')
                     return
                 symbol = (query.get("symbol") or [""])[0]
-                status, headers, body = server._answer(symbol)
-                with server._lock:
-                    server.calls.append(Call(time.monotonic(), symbol, status))
-                self._send(status, headers, body)
+                self._send(*server._answer(symbol))
 
         return Handler
 
