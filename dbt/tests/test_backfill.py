@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
 import pytest
 from dbt_seed import query
 
-from stockwatch.backfill import backfill, business_days, read_csv, synthetic_history
+from stockwatch.backfill import DAILY_COLUMNS, backfill, business_days, read_csv, synthetic_history
 from stockwatch.config import SnowflakeSettings
 
 pytestmark = pytest.mark.warehouse
@@ -72,3 +73,10 @@ def test_synthetic_backfill_replaces_the_same_days(snowflake_settings: Snowflake
     rows = daily(snowflake_settings)
     assert len(rows) == 30
     assert [r[-1] for r in rows] == ["synthetic"] * 30
+
+
+def test_dbt_creates_the_same_daily_table_as_backfill() -> None:
+    """dbt's on-run-start DDL (macros/raw_tables.sql) and the backfill's DAILY_COLUMNS describe one table."""
+    macro = (Path(__file__).parents[1] / "macros" / "raw_tables.sql").read_text()
+    columns = re.findall(r"^\s+([A-Z_]+) ([a-z_]+(?:\(\d+\))?(?: not null)?),?$", macro, flags=re.MULTILINE)
+    assert [(name, kind.upper()) for name, kind in columns] == list(DAILY_COLUMNS)
