@@ -62,3 +62,13 @@ def test_secrets_never_show_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
     text = repr(FinnhubSettings()) + repr(SnowflakeSettings()) + str(SnowflakeSettings().model_dump())
     assert "fh-secret-1" not in text and "sf-secret-2" not in text
     assert SnowflakeSettings().connect_kwargs()["password"] == "sf-secret-2"
+
+
+def test_real_snowflake_gets_no_local_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("SNOWFLAKE_HOST", "SNOWFLAKE_PORT", "SNOWFLAKE_PROTOCOL"):
+        monkeypatch.delenv(key, raising=False)
+    real = SnowflakeSettings(account="xy12345.eu-west-1", user="loader").connect_kwargs()
+    assert "host" not in real
+    assert "port" not in real
+    local = SnowflakeSettings().connect_kwargs()
+    assert (local["host"], local["port"], local["protocol"]) == ("127.0.0.1", 8765, "http")

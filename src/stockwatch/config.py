@@ -97,9 +97,11 @@ class SnowflakeSettings(BaseSettings):
     warehouse: str | None = None
     database: str = "STOCKS_FIN"
     raw_schema: str = RAW_SCHEMA
-    host: str | None = "127.0.0.1"
-    port: int | None = 8765
-    protocol: Literal["http", "https"] = "http"
+    # Unset for Snowflake (the connector derives the host from the account); the fakesnow server's address
+    # otherwise (default 127.0.0.1:8765 over http).
+    host: str | None = None
+    port: int | None = None
+    protocol: Literal["http", "https"] | None = None
 
     @property
     def is_fakesnow(self) -> bool:
@@ -124,9 +126,16 @@ class SnowflakeSettings(BaseSettings):
             if getattr(self, key):
                 kwargs[key] = getattr(self, key)
         if self.is_fakesnow:
-            kwargs.update(host=self.host, port=self.port, protocol=self.protocol, session_parameters={})
-        elif self.host:
-            kwargs["host"] = self.host
+            kwargs.update(
+                host=self.host or "127.0.0.1",
+                port=self.port or 8765,
+                protocol=self.protocol or "http",
+                session_parameters={},
+            )
+        else:
+            kwargs.update(
+                {k: v for k, v in (("host", self.host), ("port", self.port), ("protocol", self.protocol)) if v}
+            )
         return kwargs
 
 

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import fastjsonschema
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 SCHEMA_VERSION = 1
@@ -69,11 +70,15 @@ class MarketEvent(BaseModel):
     ingest_time: datetime
     source: Source
 
-    def to_json(self) -> bytes:
-        doc = self.model_dump()
+    def to_doc(self) -> dict[str, Any]:
+        """The JSON document (timestamps as ISO-8601 UTC strings)."""
+        doc = dict(self.__dict__)
         doc["event_time"] = utc_iso(self.event_time)
         doc["ingest_time"] = utc_iso(self.ingest_time)
-        return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
+        return doc
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_doc())
 
     @property
     def key(self) -> bytes:
@@ -89,21 +94,26 @@ class InvalidEventError(ValueError):
         self.reason = reason
 
 
-def validate_payload(payload: bytes | None) -> dict[str, Any]:
-    """Parse and validate one Kafka message value; raise `InvalidEventError` with a readable reason."""
-    if payload is None:
-        raise InvalidEventError("empty message (tombstone)")
-    try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidEventError(f"not JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise InvalidEventError(f"not a JSON object but {type(doc).__name__}")
+def validate_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """Validate a parsed event against the schema; raise `InvalidEventError` with a readable reason."""
     try:
         _validator()(doc)
     except fastjsonschema.JsonSchemaValueException as exc:
         raise InvalidEventError(f"schema violation: {exc.message}") from None
     return doc
+
+
+def validate_payload(payload: bytes | None) -> dict[str, Any]:
+    """Parse and validate one Kafka message value; raise `InvalidEventError` with a readable reason."""
+    if payload is None:
+        raise InvalidEventError("empty message (tombstone)")
+    try:
+        doc = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEventError(f"not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InvalidEventError(f"not a JSON object but {type(doc).__name__}")
+    return validate_doc(doc)
 
 
 def parse_time(value: str) -> datetime:

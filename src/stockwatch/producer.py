@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 from confluent_kafka import KafkaError, Message, Producer
 
 from stockwatch import metrics
 from stockwatch.config import KafkaConfig, KafkaSettings
-from stockwatch.events import InvalidEventError, MarketEvent, validate_payload
+from stockwatch.events import InvalidEventError, MarketEvent, validate_doc
 
 log = structlog.get_logger(__name__)
 
@@ -77,15 +78,16 @@ class Publisher:
 
     def publish(self, event: MarketEvent) -> bool:
         """Queue one event (validated first). False if it was refused as invalid."""
-        payload = event.to_json()
+        doc = event.to_doc()
         if self.validate:
             try:
-                validate_payload(payload)
+                validate_doc(doc)
             except InvalidEventError as exc:
                 self.stats.invalid += 1
                 metrics.QUOTES_FAILED.labels("invalid").inc()
                 log.warning("event refused by the schema; not published", symbol=event.symbol, reason=exc.reason)
                 return False
+        payload = orjson.dumps(doc)
         self._last[event.symbol] = (event.price, event.event_time)
         while True:
             try:
