@@ -124,7 +124,10 @@ class Demo:
         self._say("streaming; Ctrl-C to stop" + ("" if duration is None else f" (or after {duration:.0f}s)"))
         try:
             with Live(
-                get_renderable=lambda: self._table(publisher, progress), console=self.console, refresh_per_second=4
+                get_renderable=lambda: self._table(publisher, progress),
+                console=self.console,
+                refresh_per_second=4,
+                transient=True,
             ) as live:
                 while not stop_producer.is_set() and (deadline is None or time.monotonic() < deadline):
                     stop_producer.wait(0.25)
@@ -144,6 +147,7 @@ class Demo:
             loader_thread.join()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        self.console.print(self._table(publisher, progress))
         self._summary(snowflake, publisher, progress)
 
     @staticmethod
