@@ -59,6 +59,21 @@ def _start(process: ManagedProcess, port: int, timeout: float = 90.0) -> None:
 
 
 WS_SYMBOLS = ("NVDA", "AMZN")
+# What the run must show besides panels with data (test_data_flows_end_to_end asserts them; the fixture waits for them).
+FLOW_CHECKS = (
+    'sum by (watchlist) (stockwatch_quotes_published_total{job="stockwatch-producer"}) > 0',
+    "sum by (symbol) (stockwatch_loader_rows_loaded_total) > 0",
+    "sum(increase(stockwatch_loader_rows_loaded_total[1m])) > 0",  # still loading, not only the first batch
+    "sum by (reason_class) (increase(stockwatch_loader_dlq_messages_total[5m])) > 0",
+    'sum(stockwatch_api_rate_limited_total{watchlist="finnhub"}) > 0',
+    'sum(stockwatch_zero_quotes_total{symbol="ZZZZ"}) > 0',
+    'sum(stockwatch_quotes_failed_total{reason="fetch_error"}) > 0',
+    "sum(increase(stockwatch_ws_reconnects_total[5m])) > 0",
+    'sum(stockwatch_quotes_published_total{watchlist="websocket"}) > 0',
+    'sum(stockwatch_quotes_fetched_total{source="finnhub-rest"}) > 0',
+    'sum(stockwatch_quotes_fetched_total{source="finnhub-ws"}) > 0',
+    'sum(stockwatch_operator_reconciles_total{result="success"}) > 0',
+)
 
 
 def _finnhub() -> FinnhubServer:
@@ -253,9 +268,7 @@ def _wait_for_data(pipeline: Pipeline, timeout: float = 180.0) -> None:
         _check_running(pipeline)
         if time.time() - pipeline.started < hold:
             return False
-        dead_letters = prometheus.query("sum(increase(stockwatch_loader_dlq_messages_total[5m])) > 0")
-        reconnects = prometheus.query("sum(increase(stockwatch_ws_reconnects_total[5m])) > 0")
-        if not (dead_letters and reconnects):
+        if not all(prometheus.query(expr) for expr in FLOW_CHECKS):
             return False
         return not any(panel_problems(prometheus, panel) for panel in panels)
 

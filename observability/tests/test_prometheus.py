@@ -17,7 +17,7 @@ from observability.checks import panel_problems
 from observability.contract import load_contract
 from observability.dashboards import DASHBOARDS, PIPELINE_HEALTH
 from observability.grafana import Panel, Query
-from observability.tests.conftest import Pipeline
+from observability.tests.conftest import FLOW_CHECKS, Pipeline
 
 pytestmark = [pytest.mark.kafka, pytest.mark.warehouse, pytest.mark.k8s, pytest.mark.slow]
 
@@ -80,16 +80,7 @@ def test_every_documented_label_shows_up(pipeline: Pipeline) -> None:
 def test_data_flows_end_to_end(pipeline: Pipeline) -> None:
     """Not just series, the right ones: quotes published, rows merged into RAW, bad messages dead-lettered."""
     prometheus = pipeline.prometheus
-    for expr in (
-        'sum by (watchlist) (stockwatch_quotes_published_total{job="stockwatch-producer"}) > 0',
-        "sum by (symbol) (stockwatch_loader_rows_loaded_total) > 0",
-        "sum(increase(stockwatch_loader_rows_loaded_total[1m])) > 0",  # still loading, not only the first batch
-        "sum by (reason_class) (increase(stockwatch_loader_dlq_messages_total[5m])) > 0",
-        'sum(stockwatch_api_rate_limited_total{watchlist="finnhub"}) > 0',
-        'sum(stockwatch_zero_quotes_total{symbol="ZZZZ"}) > 0',
-        "sum(increase(stockwatch_ws_reconnects_total[5m])) > 0",
-        'sum(stockwatch_operator_reconciles_total{result="success"}) > 0',
-    ):
+    for expr in FLOW_CHECKS:
         assert prometheus.query(expr), f"no data for {expr}"
     assert len(prometheus.query("sum by (watchlist) (stockwatch_quotes_published_total) > 0")) == 3
     assert {s["metric"]["source"] for s in prometheus.query("stockwatch_quotes_fetched_total > 0")} >= {
