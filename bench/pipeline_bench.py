@@ -25,7 +25,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +40,7 @@ from stockwatch.loader.validate import split
 from stockwatch.local.fakesnow import LocalFakesnow
 from stockwatch.local.kafka import LocalKafka
 from stockwatch.sources.synthetic import SyntheticMarket
-from stockwatch.topics import ensure_topics
+from stockwatch.topics import fresh_topics
 from stockwatch.warehouse import RAW_COLUMN_NAMES, connect, init_warehouse
 
 RESULTS = Path(__file__).parent / "results" / "pipeline.json"
@@ -67,15 +66,7 @@ def events(n: int, seed: int = 1) -> list[Any]:
 
 
 def kafka_for(broker: LocalKafka) -> KafkaSettings:
-    suffix = uuid.uuid4().hex[:6]
-    settings = KafkaSettings(
-        bootstrap_servers=broker.bootstrap_servers,
-        topic=f"bench_{suffix}",
-        dlq_topic=f"bench_dlq_{suffix}",
-        group_id=f"bench-{suffix}",
-    )
-    ensure_topics(settings)
-    return settings
+    return fresh_topics(broker.bootstrap_servers, "bench")
 
 
 def bench_producer(broker: LocalKafka, n: int, workdir: Path) -> Row:

@@ -15,7 +15,7 @@ import pytest
 from stockwatch.config import KafkaSettings, SnowflakeSettings
 from stockwatch.local.fakesnow import LocalFakesnow
 from stockwatch.local.kafka import LocalKafka
-from stockwatch.topics import ensure_topics
+from stockwatch.topics import fresh_topics
 from stockwatch.warehouse import init_warehouse
 
 
@@ -40,15 +40,7 @@ def fakesnow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalF
 @pytest.fixture
 def kafka_settings(kafka_broker: LocalKafka) -> KafkaSettings:
     """Settings with a fresh topic, DLQ topic and consumer group for this test."""
-    suffix = uuid.uuid4().hex[:8]
-    settings = KafkaSettings(
-        bootstrap_servers=kafka_broker.bootstrap_servers,
-        topic=f"stock_prices_{suffix}",
-        dlq_topic=f"stock_prices_dlq_{suffix}",
-        group_id=f"stockwatch-loader-{suffix}",
-    )
-    ensure_topics(settings)
-    return settings
+    return fresh_topics(kafka_broker.bootstrap_servers)
 
 
 @pytest.fixture
