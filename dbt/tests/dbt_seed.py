@@ -1,16 +1,20 @@
-"""RAW rows for the dbt tests: live sessions from the pipeline's synthetic market, plus the invalid and
-duplicate events that staging must keep out (and count), written with the backfill's bulk insert."""
+"""RAW data for the dbt tests: live sessions from the pipeline's synthetic market, either sent through
+the real data path (producer -> Kafka -> loader) or bulk-inserted, plus the invalid and duplicate events
+that staging must keep out (and count), which only a writer other than the loader could put in RAW."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 
 import pandas as pd
 
 from stockwatch.backfill import insert_frame
-from stockwatch.config import SnowflakeSettings
+from stockwatch.config import KafkaSettings, SnowflakeSettings
 from stockwatch.events import MarketEvent, event_id
+from stockwatch.loader import load_batch
+from stockwatch.producer import Publisher
 from stockwatch.sources.synthetic import SyntheticMarket
 from stockwatch.warehouse import RAW_COLUMN_NAMES, connect
 
@@ -18,12 +22,11 @@ SESSION_OPEN = time(14, 30)  # UTC
 SESSION_MINUTES = 390
 
 
-def _row(e: MarketEvent, loaded_at: datetime, offset: int, event_type: str | None = None) -> dict[str, object]:
-    kind = event_type or e.event_type
+def _row(e: MarketEvent, loaded_at: datetime, offset: int) -> dict[str, object]:
     return {
-        "event_id": e.event_id if event_type is None else event_id("quote", e.event_id),
+        "event_id": e.event_id,
         "schema_version": 1,
-        "event_type": kind,
+        "event_type": e.event_type,
         "symbol": e.symbol,
         "price": e.price,
         "change": e.change,
@@ -32,7 +35,7 @@ def _row(e: MarketEvent, loaded_at: datetime, offset: int, event_type: str | Non
         "day_high": e.day_high,
         "day_low": e.day_low,
         "prev_close": e.prev_close,
-        "volume": e.volume if kind == "trade" else None,
+        "volume": e.volume,
         "conditions": None,
         "event_time": e.event_time.replace(tzinfo=None),
         "ingest_time": e.ingest_time.replace(tzinfo=None),
@@ -44,7 +47,7 @@ def _row(e: MarketEvent, loaded_at: datetime, offset: int, event_type: str | Non
     }
 
 
-def session_rows(symbols: list[str], day: date, *, seed: int = 7, tick_seconds: int = 30) -> pd.DataFrame:
+def session_events(symbols: list[str], day: date, *, seed: int = 7, tick_seconds: int = 30) -> list[MarketEvent]:
     """One regular session of `day` for `symbols`: a trade every `tick_seconds`, a quote each minute."""
     start = datetime.combine(day, SESSION_OPEN, tzinfo=UTC)
     market = SyntheticMarket(
@@ -55,13 +58,44 @@ def session_rows(symbols: list[str], day: date, *, seed: int = 7, tick_seconds: 
         realtime=False,
         max_ticks=SESSION_MINUTES * 60 // tick_seconds,
     )
-    loaded_at = start.replace(tzinfo=None) + timedelta(minutes=SESSION_MINUTES + 1)
-    rows = []
-    for offset, e in enumerate(market.ticks()):
-        rows.append(_row(e, loaded_at, offset))
+    events: list[MarketEvent] = []
+    for e in market.ticks():
+        events.append(e)
         if e.event_time.second == 0:
-            rows.append(_row(e, loaded_at, offset, event_type="quote"))
-    return pd.DataFrame(rows)[[c.lower() for c in RAW_COLUMN_NAMES]]
+            events.append(
+                e.model_copy(update={"event_id": event_id("quote", e.event_id), "event_type": "quote", "volume": None})
+            )
+    return events
+
+
+def rows(events: list[MarketEvent]) -> pd.DataFrame:
+    """RAW rows for `events` as the loader would write them (loaded a minute after the last event)."""
+    loaded_at = max(e.event_time for e in events).replace(tzinfo=None) + timedelta(minutes=1)
+    frame = pd.DataFrame([_row(e, loaded_at, offset) for offset, e in enumerate(events)])
+    return frame[[c.lower() for c in RAW_COLUMN_NAMES]]
+
+
+def session_rows(symbols: list[str], day: date, *, seed: int = 7) -> pd.DataFrame:
+    return rows(session_events(symbols, day, seed=seed))
+
+
+def load_through_kafka(kafka: KafkaSettings, snowflake: SnowflakeSettings, events: list[MarketEvent]) -> int:
+    """Publish `events` with the producer's Publisher and run the loader's `load_batch` until all are in RAW."""
+    publisher = Publisher(kafka)
+    try:
+        refused = [e.event_id for e in events if not publisher.publish(e)]
+        assert not refused, f"the producer refused {len(refused)} events"
+        assert publisher.flush(60) == 0, "events still queued after 60 s"
+    finally:
+        publisher.close()
+    loaded = 0
+    deadline = monotonic() + 300
+    while loaded < len(events):
+        assert monotonic() < deadline, f"the loader loaded {loaded} of {len(events)} events in 300 s"
+        result = load_batch(kafka, snowflake, max_records=50_000, max_seconds=30)
+        assert result.dlq_count == 0
+        loaded += result.rows_loaded
+    return loaded
 
 
 @dataclass(frozen=True)

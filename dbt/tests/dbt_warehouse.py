@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dbt_seed import Anomalies, anomalies, insert_raw, session_rows
+from dbt_seed import Anomalies, anomalies, insert_raw, load_through_kafka, rows, session_events
 
 from stockwatch.backfill import BackfillResult, backfill
-from stockwatch.config import SnowflakeSettings
+from stockwatch.config import KafkaSettings, SnowflakeSettings
 from stockwatch.local.fakesnow import LocalFakesnow
+from stockwatch.local.kafka import LocalKafka
 from stockwatch.models import run_dbt
+from stockwatch.topics import ensure_topics
 from stockwatch.warehouse import init_warehouse
 
 SYMBOLS = ["AAPL", "MSFT", "TSLA", "COIN"]
@@ -48,19 +50,37 @@ def new_settings(server: LocalFakesnow) -> SnowflakeSettings:
     return settings
 
 
-def seeded_warehouse(server: LocalFakesnow, target_path: Path) -> Warehouse:
-    """RAW with two live sessions (and anomalies) plus backfilled history, not built yet."""
+def seeded_warehouse(server: LocalFakesnow, target_path: Path, kafka: KafkaSettings | None = None) -> Warehouse:
+    """RAW with two live sessions (and anomalies) plus backfilled history, not built yet.
+
+    With `kafka`, the sessions travel the real data path: producer -> Kafka -> loader -> RAW.
+    """
     settings = new_settings(server)
-    raw = pd.concat([session_rows(SYMBOLS, day) for day in LIVE_DAYS], ignore_index=True)
+    events = [e for day in LIVE_DAYS for e in session_events(SYMBOLS, day)]
+    raw = rows(events)
     extra, expected = anomalies(raw)
-    insert_raw(settings, pd.concat([raw, extra], ignore_index=True))
+    if kafka is None:
+        insert_raw(settings, pd.concat([raw, extra], ignore_index=True))
+    else:
+        assert load_through_kafka(kafka, settings, events) == len(events)
+        insert_raw(settings, extra)
     history = backfill(settings, SYMBOLS, days=HISTORY_DAYS, end=HISTORY_END, seed=11)
     return Warehouse(settings, target_path, raw, expected, history)
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(fakesnow_server: LocalFakesnow, tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    """Seeded and built with `dbt build` (every model, data test and unit test must pass)."""
-    warehouse = seeded_warehouse(fakesnow_server, tmp_path_factory.mktemp("dbt-target"))
+def built_warehouse(
+    fakesnow_server: LocalFakesnow, kafka_broker: LocalKafka, tmp_path_factory: pytest.TempPathFactory
+) -> Warehouse:
+    """Seeded through the real data path and built with `dbt build` (every model, data test and unit test)."""
+    suffix = uuid.uuid4().hex[:8]
+    kafka = KafkaSettings(
+        bootstrap_servers=kafka_broker.bootstrap_servers,
+        topic=f"stock_prices_{suffix}",
+        dlq_topic=f"stock_prices_dlq_{suffix}",
+        group_id=f"stockwatch-loader-{suffix}",
+    )
+    ensure_topics(kafka)
+    warehouse = seeded_warehouse(fakesnow_server, tmp_path_factory.mktemp("dbt-target"), kafka)
     warehouse.dbt("build")
     return warehouse

@@ -12,7 +12,7 @@ from dbt_warehouse import Warehouse
 from stockwatch.config import SnowflakeSettings
 from stockwatch.models import run_dbt
 
-pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
+pytestmark = [pytest.mark.warehouse, pytest.mark.kafka, pytest.mark.slow]
 
 PLACEHOLDER = "not-a-secret"  # the `snowflake` profile needs a credential; the fakesnow server ignores it
 
@@ -29,6 +29,7 @@ def test_compiles_for_snowflake(built_warehouse: Warehouse, tmp_path: Path) -> N
         database=local.database,
         host=local.host,
         port=local.port,
+        protocol="http",
     )
     result = run_dbt(["compile"], settings, target="snowflake", target_path=tmp_path)
     result.check()

@@ -12,7 +12,7 @@ from dbt_warehouse import HISTORY_DAYS, LIVE_DAYS, SYMBOLS, Warehouse
 
 from stockwatch.models import run_dbt
 
-pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
+pytestmark = [pytest.mark.warehouse, pytest.mark.kafka, pytest.mark.slow]
 
 # Indicators are stored rounded to 8 decimals; pandas and SQL then agree to within one unit there.
 ABS_TOLERANCE = 1.5e-8

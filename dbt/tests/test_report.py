@@ -14,7 +14,7 @@ from stockwatch.cli import app
 from stockwatch.models import dbt_env
 from stockwatch.report import load_daily, performance, write_report
 
-pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
+pytestmark = [pytest.mark.warehouse, pytest.mark.kafka, pytest.mark.slow]
 
 
 def test_html_report_is_self_contained(built_warehouse: Warehouse, tmp_path: Path) -> None:

@@ -45,8 +45,8 @@ def dbt_env(snowflake: SnowflakeSettings, target: str) -> dict[str, str]:
     optional: dict[str, object | None] = {
         "SNOWFLAKE_USER": snowflake.user,
         "SNOWFLAKE_HOST": snowflake.host or None,
-        "SNOWFLAKE_PORT": snowflake.port if snowflake.host else None,
-        "SNOWFLAKE_PROTOCOL": snowflake.protocol if snowflake.host else None,
+        "SNOWFLAKE_PORT": snowflake.port or None,
+        "SNOWFLAKE_PROTOCOL": snowflake.protocol or None,
         "SNOWFLAKE_ROLE": snowflake.role,
         "SNOWFLAKE_WAREHOUSE": snowflake.warehouse,
         "SNOWFLAKE_PRIVATE_KEY_PATH": snowflake.private_key_path,

@@ -18,6 +18,7 @@ typed as (
         cast(prev_close as float) as prev_close,
         cast(volume as float) as volume,
         cast(event_time as timestamp_ntz) as event_time,
+        cast(event_time as date) as event_date,
         cast(ingest_time as timestamp_ntz) as ingest_time,
         cast(loaded_at as timestamp_ntz) as loaded_at,
         lower(source) as source,
@@ -28,13 +29,13 @@ typed as (
 
 select
     *,
-    cast(event_time as date) as event_date,
     date_trunc('hour', event_time) as event_hour,
     datediff('millisecond', event_time, loaded_at) / 1000.0 as ingest_lag_seconds,
     {{ reject_reason() }} as reject_reason
 from typed
 -- EVENT_ID is the loader's MERGE key, so duplicates only come from a replay outside it.
--- event_date is in the partition so a date filter downstream reaches RAW before the window.
+-- event_date (a column of `typed`, not an expression) is in the partition, so the incremental models'
+-- date filter reaches RAW before this window runs.
 qualify row_number() over (
     partition by event_date, event_id order by loaded_at desc, kafka_partition desc, kafka_offset desc
 ) = 1
