@@ -17,7 +17,7 @@ from stockwatch.config import KafkaSettings, SnowflakeSettings
 from stockwatch.local.fakesnow import LocalFakesnow
 from stockwatch.local.kafka import LocalKafka
 from stockwatch.models import run_dbt
-from stockwatch.topics import ensure_topics
+from stockwatch.topics import fresh_topics
 from stockwatch.warehouse import init_warehouse
 
 SYMBOLS = ["AAPL", "MSFT", "TSLA", "COIN"]
@@ -73,14 +73,7 @@ def built_warehouse(
     fakesnow_server: LocalFakesnow, kafka_broker: LocalKafka, tmp_path_factory: pytest.TempPathFactory
 ) -> Warehouse:
     """Seeded through the real data path and built with `dbt build` (every model, data test and unit test)."""
-    suffix = uuid.uuid4().hex[:8]
-    kafka = KafkaSettings(
-        bootstrap_servers=kafka_broker.bootstrap_servers,
-        topic=f"stock_prices_{suffix}",
-        dlq_topic=f"stock_prices_dlq_{suffix}",
-        group_id=f"stockwatch-loader-{suffix}",
-    )
-    ensure_topics(kafka)
+    kafka = fresh_topics(kafka_broker.bootstrap_servers, "dbt")
     warehouse = seeded_warehouse(fakesnow_server, tmp_path_factory.mktemp("dbt-target"), kafka)
     warehouse.dbt("build")
     return warehouse
