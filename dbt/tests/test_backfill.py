@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from dbt_seed import query
 
-from stockwatch.backfill import DAILY_COLUMNS, backfill, business_days, read_csv, synthetic_history
+from stockwatch.backfill import backfill, business_days, read_csv, synthetic_history
 from stockwatch.config import SnowflakeSettings
+from stockwatch.warehouse import DAILY_COLUMNS
 
 pytestmark = pytest.mark.warehouse
 

@@ -26,20 +26,8 @@ import pandas as pd
 
 from stockwatch.config import SnowflakeSettings
 from stockwatch.sources.synthetic import SyntheticMarket
-from stockwatch.warehouse import connect
+from stockwatch.warehouse import DAILY_COLUMNS, connect, daily_ddl, daily_table
 
-DAILY_TABLE = "DAILY_PRICES"
-DAILY_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("SYMBOL", "VARCHAR(32) NOT NULL"),
-    ("TRADE_DATE", "DATE NOT NULL"),
-    ("OPEN", "FLOAT"),
-    ("HIGH", "FLOAT"),
-    ("LOW", "FLOAT"),
-    ("CLOSE", "FLOAT NOT NULL"),
-    ("VOLUME", "FLOAT"),
-    ("SOURCE", "VARCHAR(32) NOT NULL"),  # 'csv:<file name>' or 'synthetic'
-    ("LOADED_AT", "TIMESTAMP_NTZ NOT NULL"),  # UTC
-)
 CSV_COLUMNS = ("symbol", "date", "open", "high", "low", "close", "volume")
 _INSERT_BATCH = 5_000
 
@@ -62,15 +50,6 @@ class BackfillResult:
     symbols: list[str]
     first_date: date | None
     last_date: date | None
-
-
-def daily_table(settings: SnowflakeSettings) -> str:
-    return f"{settings.database}.{settings.raw_schema}.{DAILY_TABLE}"
-
-
-def daily_ddl(settings: SnowflakeSettings) -> str:
-    columns = ",\n  ".join(f"{name} {kind}" for name, kind in DAILY_COLUMNS)
-    return f"CREATE TABLE IF NOT EXISTS {daily_table(settings)} (\n  {columns}\n)"
 
 
 def ensure_daily_table(settings: SnowflakeSettings) -> None:

@@ -1,6 +1,7 @@
-"""The warehouse side: connection, idempotent set-up of STOCKS_FIN, and the RAW table's shape.
+"""The warehouse side: connection, idempotent set-up of STOCKS_FIN, and the shapes of the RAW tables.
 
-`init_warehouse` creates the database, the four schemas and `RAW_STOCKS.STOCK_PRICES` if missing;
+`init_warehouse` creates the database, the four schemas, `RAW_STOCKS.STOCK_PRICES` and
+`RAW_STOCKS.DAILY_PRICES` if missing;
 it is safe to run on every start. The same SQL runs on Snowflake and on the fakesnow server.
 """
 
@@ -45,6 +46,29 @@ RAW_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 RAW_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in RAW_COLUMNS)
 
+# Daily history (`stockwatch backfill`): one row per symbol and trading day.
+DAILY_TABLE = "DAILY_PRICES"
+DAILY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("SYMBOL", "VARCHAR(32) NOT NULL"),
+    ("TRADE_DATE", "DATE NOT NULL"),
+    ("OPEN", "FLOAT"),
+    ("HIGH", "FLOAT"),
+    ("LOW", "FLOAT"),
+    ("CLOSE", "FLOAT NOT NULL"),
+    ("VOLUME", "FLOAT"),
+    ("SOURCE", "VARCHAR(32) NOT NULL"),  # 'csv:<file name>' or 'synthetic'
+    ("LOADED_AT", "TIMESTAMP_NTZ NOT NULL"),  # UTC
+)
+
+
+def daily_table(settings: SnowflakeSettings) -> str:
+    return f"{settings.database}.{settings.raw_schema}.{DAILY_TABLE}"
+
+
+def daily_ddl(settings: SnowflakeSettings) -> str:
+    columns = ",\n  ".join(f"{name} {kind}" for name, kind in DAILY_COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {daily_table(settings)} (\n  {columns}\n)"
+
 
 def ddl(settings: SnowflakeSettings) -> list[str]:
     """The idempotent statements that `stockwatch warehouse init` runs."""
@@ -55,6 +79,7 @@ def ddl(settings: SnowflakeSettings) -> list[str]:
         f"CREATE DATABASE IF NOT EXISTS {db}",
         *(f"CREATE SCHEMA IF NOT EXISTS {db}.{schema}" for schema in schemas),
         f"CREATE TABLE IF NOT EXISTS {settings.raw_table} (\n  {columns}\n)",
+        daily_ddl(settings),
     ]
 
 
