@@ -211,10 +211,10 @@ def pipeline(
         "stockwatch-operator": [Target(f"127.0.0.1:{ports['operator']}", {"namespace": "local", "pod": "operator"})],
     }
     prometheus = LocalPrometheus(workdir / "prometheus", jobs, rule_files())
+    namespace = f"obs-{suffix}"
     try:
         for name, process in processes.items():
             _start(process, ports[name])
-        namespace = f"obs-{suffix}"
         kube_apiserver.kubectl("create", "namespace", namespace)
         kube_apiserver.kubectl("apply", "-n", namespace, "-f", str(OPERATOR_EXAMPLE))
         prometheus.start()
@@ -230,6 +230,11 @@ def pipeline(
         yield data
     finally:
         prometheus.stop()
+        # Leave no watchlist behind for the suites that share the session's API server: delete it while the
+        # operator still runs, so kopf releases its finalizer.
+        kube_apiserver.kubectl(
+            "delete", "-n", namespace, "-f", str(OPERATOR_EXAMPLE), "--ignore-not-found", "--timeout=60s", check=False
+        )
         for process in processes.values():
             process.stop()
         stop.set()
