@@ -7,7 +7,6 @@ import os
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from stockwatch.local.process import ManagedProcess, free_port, wait_for
 from stockwatch.testing.finnhub_server import FinnhubServer
 from stockwatch.testing.k8s import KubeAPIServer
 from stockwatch.testing.k8s import kube_apiserver as kube_apiserver  # the real API server fixture
-from stockwatch.topics import ensure_topics
+from stockwatch.topics import fresh_topics
 from stockwatch.warehouse import init_warehouse
 
 STOCKWATCH = str(Path(sys.executable).parent / "stockwatch")
@@ -115,14 +114,8 @@ def pipeline(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Pipeline]:
     workdir = tmp_path_factory.mktemp("observability")
-    suffix = uuid.uuid4().hex[:8]
-    kafka = KafkaSettings(
-        bootstrap_servers=kafka_broker.bootstrap_servers,
-        topic=f"stock_prices_obs_{suffix}",
-        dlq_topic=f"stock_prices_dlq_obs_{suffix}",
-        group_id=f"stockwatch-loader-obs-{suffix}",
-    )
-    ensure_topics(kafka)
+    kafka = fresh_topics(kafka_broker.bootstrap_servers, "obs")
+    suffix = kafka.topic.rsplit("_", 1)[1]
     kafka_env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "KAFKA_TOPIC": kafka.topic,

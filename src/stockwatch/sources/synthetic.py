@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from stockwatch import metrics
 from stockwatch.events import MarketEvent, event_id
 
 SECONDS_PER_YEAR = 252 * 6.5 * 3600  # trading seconds: volatility is quoted per trading year
@@ -117,9 +118,11 @@ class SyntheticMarket:
         """`ticks()`, paced so that a tick is emitted when its event time arrives (when `realtime`)."""
         loop = asyncio.get_running_loop()
         t0, wall0 = self.start, loop.time()
+        fetched = {symbol: metrics.QUOTES_FETCHED.labels(self.name, symbol) for symbol in self.symbols}
         for event in self.ticks():
             if self.realtime:
                 delay = (event.event_time - t0).total_seconds() - (loop.time() - wall0)
                 if delay > 0:
                     await asyncio.sleep(delay)
+            fetched[event.symbol].inc()
             yield event
