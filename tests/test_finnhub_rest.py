@@ -10,6 +10,7 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from stockwatch import metrics
 from stockwatch.config import FinnhubSettings
 from stockwatch.events import MarketEvent, validate_payload
 from stockwatch.sources.finnhub_rest import FinnhubRestSource
@@ -35,9 +36,7 @@ async def collect(events: AsyncIterator[MarketEvent]) -> list[MarketEvent]:
 
 
 def sample(name: str, **labels: str) -> float:
-    from prometheus_client import REGISTRY
-
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+    return metrics.PRODUCER.get_sample_value(name, labels) or 0.0
 
 
 def test_quote_maps_to_a_valid_event(finnhub_settings: FinnhubSettings) -> None:

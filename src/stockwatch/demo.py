@@ -93,7 +93,7 @@ class Demo:
 
     def _stream(self, kafka: KafkaSettings, snowflake: SnowflakeSettings, duration: float | None) -> None:
         port = self.metrics_port if not port_open(self.metrics_port) else free_port()
-        metrics.serve(port)
+        metrics.serve(port, metrics.PRODUCER, metrics.LOADER)
         self._say(f"producer + loader metrics at http://127.0.0.1:{port}/metrics")
         finnhub = FinnhubSettings()
         source = make_source("auto", self.symbols, finnhub, tick_seconds=self.tick_seconds)

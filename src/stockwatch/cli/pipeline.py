@@ -56,7 +56,7 @@ def produce(
     configure()
     if source not in ("auto", "synthetic", "finnhub-rest", "finnhub-ws"):
         raise typer.BadParameter(f"unknown source {source!r}", param_hint="--source")
-    metrics.serve(metrics_port)
+    metrics.serve(metrics_port, metrics.PRODUCER)
     src = make_source(
         source,  # type: ignore[arg-type]
         _symbols(symbols),
@@ -94,7 +94,7 @@ def load(
     from stockwatch.loader import load_batch, run_forever
 
     configure()
-    metrics.serve(metrics_port)
+    metrics.serve(metrics_port, metrics.LOADER)
     kafka, snowflake = KafkaSettings(), SnowflakeSettings()
     if follow:
         run_forever(kafka, snowflake, _stop_event_on_signals(), flush_seconds=flush_seconds, max_records=max_records)
