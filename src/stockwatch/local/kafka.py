@@ -7,6 +7,7 @@ test can crash the broker and bring the same log back.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
@@ -96,10 +97,8 @@ class LocalKafka:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
         if not (self.data_dir / "meta.properties").exists():
-            cluster_id = uuid.uuid4().bytes
-            import base64
-
-            cid = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
+            # A KRaft cluster id is 16 random bytes, url-safe base64 without padding.
+            cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             subprocess.run(
                 self._java("kafka.tools.StorageTool", "format", "-t", cid, "-c", str(config)),
                 check=True, capture_output=True,
