@@ -4,13 +4,10 @@
     case
         when price is null or price <= 0 then 'non_positive_price'
         when volume < 0 then 'negative_volume'
-        when event_time > dateadd('minute', {{ var('future_tolerance_minutes') }}, {{ utc_now() }})
+        {#- Ahead of its own arrival in the warehouse, not of "now": a row's verdict never changes
+            with the time a model runs, so incremental runs and full refreshes always agree. #}
+        when event_time > dateadd('minute', {{ var('future_tolerance_minutes') }}, loaded_at)
             then 'future_event_time'
         when event_type not in ('quote', 'trade') then 'unknown_event_type'
     end
-{%- endmacro %}
-
-{#- Current time in UTC as TIMESTAMP_NTZ (RAW stores UTC wall-clock times). -#}
-{% macro utc_now() -%}
-    convert_timezone('UTC', current_timestamp())::timestamp_ntz
 {%- endmacro %}

@@ -1,9 +1,9 @@
-"""An incremental run after one more day (and a late event for the day before) stores the same rows
-as a full refresh."""
+"""An incremental run after one more day, with late events for the day before and for a day weeks
+back, stores the same rows as a full refresh."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -13,6 +13,8 @@ from dbt_warehouse import LIVE_DAYS, NEXT_DAY, SYMBOLS, seeded_warehouse
 from stockwatch.local.fakesnow import LocalFakesnow
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
+
+WEEKS_BACK = date(2025, 5, 13)  # a Tuesday inside the backfilled history, three weeks before the live days
 
 MODELS = {
     "INT_STOCKS.INT_MINUTE_BARS": "symbol, bar_minute",
@@ -35,14 +37,18 @@ def test_incremental_equals_full_refresh(
     w.dbt("run")
     before = snapshot(w.settings, w.settings.database)
 
-    # One more session, and a late trade for the last live day that sets a new closing price.
-    late = session_rows(SYMBOLS[:1], LIVE_DAYS[-1]).query("event_type == 'trade'").tail(1).copy()
-    late["event_id"] = "late-trade-0001"
-    late["event_time"] = datetime.combine(LIVE_DAYS[-1], datetime.min.time()) + timedelta(
-        hours=20, minutes=59, seconds=59
-    )
+    # One more session, loaded with two late trades: one for the last live day that sets a new
+    # closing price, one for a day three weeks back (older than any fixed lookback would re-read).
+    next_day = session_rows(SYMBOLS, NEXT_DAY)
+    late = session_rows(SYMBOLS[:1], LIVE_DAYS[-1]).query("event_type == 'trade'").tail(2).copy()
+    late["event_id"] = ["late-trade-0001", "late-trade-0002"]
+    late["event_time"] = [
+        datetime.combine(LIVE_DAYS[-1], datetime.min.time()) + timedelta(hours=20, minutes=59, seconds=59),
+        datetime.combine(WEEKS_BACK, datetime.min.time()) + timedelta(hours=15, minutes=1, seconds=30),
+    ]
     late["price"] = late["price"] * 1.05
-    insert_raw(w.settings, pd.concat([session_rows(SYMBOLS, NEXT_DAY), late], ignore_index=True))
+    late["loaded_at"] = next_day["loaded_at"].max()
+    insert_raw(w.settings, pd.concat([next_day, late], ignore_index=True))
 
     w.dbt("run")
     incremental = snapshot(w.settings, w.settings.database)
@@ -55,3 +61,6 @@ def test_incremental_equals_full_refresh(
     assert len(fct) == len(before["MARTS_STOCKS.FCT_DAILY_PRICES"]) + len(SYMBOLS)
     changed_close = fct[(fct.symbol == SYMBOLS[0]) & (pd.to_datetime(fct.trade_date).dt.date == LIVE_DAYS[-1])]
     assert changed_close.close.iloc[0] == pytest.approx(late.price.iloc[0])
+    bars = incremental["INT_STOCKS.INT_MINUTE_BARS"]
+    weeks_back = bars[pd.to_datetime(bars.bar_date).dt.date == WEEKS_BACK]
+    assert len(weeks_back) == 1 and weeks_back.close.iloc[0] == pytest.approx(late.price.iloc[1])

@@ -7,7 +7,12 @@
     )
 }}
 -- One-minute OHLCV bars per symbol by event time. Prices from trades when the minute has trades,
--- from quotes otherwise; volume is the traded volume (0 without trades). Incremental by whole days.
+-- from quotes otherwise; volume is the traded volume (0 without trades). Incremental by whole days:
+-- a run rebuilds the event dates that received rows since the last one (macros/helpers.sql).
+-- depends_on: {{ source('raw', 'stock_prices') }}
+{%- if is_incremental() %}
+    {%- set rebuild = changed_dates(source('raw', 'stock_prices'), 'cast(event_time as date)') %}
+{%- endif %}
 with events as (
     select
         symbol,
@@ -17,9 +22,10 @@ with events as (
         price,
         0.0 as volume,
         'quote' as kind,
-        is_spike
+        is_spike,
+        loaded_at
     from {{ ref('stg_finnhub__quotes') }}
-    {% if is_incremental() %}where event_date >= {{ recompute_from('bar_date') }}{% endif %}
+    {% if is_incremental() %}where event_date in {{ rebuild }}{% endif %}
     union all
     select
         symbol,
@@ -29,38 +35,34 @@ with events as (
         price,
         volume,
         'trade' as kind,
-        false as is_spike
+        false as is_spike,
+        loaded_at
     from {{ ref('stg_finnhub__trades') }}
-    {% if is_incremental() %}where event_date >= {{ recompute_from('bar_date') }}{% endif %}
+    {% if is_incremental() %}where event_date in {{ rebuild }}{% endif %}
 ),
 
-minute_events as (
+bars as (
     select
-        *,
+        symbol,
         date_trunc('minute', event_time) as bar_minute,
-        -- Trades, when there are any in the minute, define the bar's prices; quotes and spikes are
-        -- counted over every event of the minute.
-        count_if(kind = 'trade') over (partition by symbol, event_date, date_trunc('minute', event_time))
-            as minute_trades,
-        count_if(kind = 'quote') over (partition by symbol, event_date, date_trunc('minute', event_time))
-            as minute_quotes,
-        count_if(is_spike) over (partition by symbol, event_date, date_trunc('minute', event_time))
-            as minute_spikes
+        event_date as bar_date,
+        -- Trades, when the minute has any, define its prices: the trade-only aggregates are null in a
+        -- minute without trades (min_by / max_by skip null keys), and the quote prices fill in.
+        coalesce(
+            min_by(price, case when kind = 'trade' then event_time end), min_by(price, event_time)
+        ) as open,
+        coalesce(max(case when kind = 'trade' then price end), max(price)) as high,
+        coalesce(min(case when kind = 'trade' then price end), min(price)) as low,
+        coalesce(
+            max_by(price, case when kind = 'trade' then event_time end), max_by(price, event_time)
+        ) as close,
+        sum(volume) as volume,
+        count_if(kind = 'trade') as trade_count,
+        count_if(kind = 'quote') as quote_count,
+        count_if(is_spike) as spike_count,
+        max(loaded_at) as last_loaded_at
     from events
+    group by symbol, date_trunc('minute', event_time), event_date
 )
 
-select
-    symbol,
-    bar_minute,
-    event_date as bar_date,
-    min_by(price, event_time) as open,
-    max(price) as high,
-    min(price) as low,
-    max_by(price, event_time) as close,
-    sum(volume) as volume,
-    max(minute_trades) as trade_count,
-    max(minute_quotes) as quote_count,
-    max(minute_spikes) as spike_count
-from minute_events
-where minute_trades = 0 or kind = 'trade'
-group by symbol, bar_minute, event_date
+select * from bars
