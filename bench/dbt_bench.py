@@ -1,22 +1,31 @@
 """dbt bench: full refresh vs incremental run after one more trading day of one-minute bars.
 
-Starts its own fakesnow server, fills RAW with `--days` trading days x `--symbols` symbols x 390
-one-minute trades (seeded GBM, bulk-inserted as Parquet: fakesnow is DuckDB underneath), builds the
-models once, adds one more day, then times `dbt run` (incremental) and `dbt run --full-refresh` on
-the same data. Prints a table and writes bench/results/dbt.json.
+For each history length in `--days` (a fresh fakesnow server each): fills RAW with that many trading
+days x `--symbols` symbols x 390 one-minute trades (seeded GBM, bulk-inserted as Parquet: fakesnow is
+DuckDB underneath), builds the models once, adds one more day, then times on the same data
 
-    .venv/bin/python bench/dbt_bench.py --symbols 100 --days 252
+  - `dbt run`                 the incremental run after one more day,
+  - `dbt run` again           nothing new: the fixed cost of a run (dbt's per-model statements),
+  - `dbt run --full-refresh`  everything rebuilt from RAW.
+
+"models" is the time dbt reports for its nodes (the warehouse's work plus dbt's statements per model),
+"wall" adds dbt's process start-up and parse. Prints tables and writes bench/results/dbt.json.
+
+    .venv/bin/python bench/dbt_bench.py --symbols 100 --days 63,126,252
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,79 +108,144 @@ def timed(args: list[str], settings: SnowflakeSettings, target: Path) -> tuple[f
 
 
 def models_seconds(result: DbtResult) -> float:
-    """Time the warehouse spent building models (sum over nodes), without dbt's start-up and parse."""
+    """Time dbt spent on its nodes (sum over nodes), without dbt's process start-up and parse."""
     return sum(n.execution_time for n in result.nodes)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--symbols", type=int, default=100)
-    parser.add_argument("--days", type=int, default=252, help="trading days of history before the extra day")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--output", type=Path, default=RESULTS)
-    opts = parser.parse_args()
-    console = Console()
+@dataclass
+class Run:
+    wall: float
+    result: DbtResult
+
+    @property
+    def models(self) -> float:
+        return models_seconds(self.result)
+
+    def node(self, unique_id: str) -> float:
+        return next(n.execution_time for n in self.result.nodes if n.unique_id == unique_id)
+
+
+def measure(symbols: int, days: int, seed: int, console: Console) -> dict[str, Any]:
+    """One history length on a fresh server: build, +1 day, then incremental, nothing-new and full runs."""
     with tempfile.TemporaryDirectory(prefix="stockwatch-dbt-bench-") as tmp:
         server = LocalFakesnow(Path(tmp) / "data")
         server.start()
         try:
             settings = SnowflakeSettings(account="fakesnow", host="127.0.0.1", port=server.port, database="STOCKS_FIN")
             init_warehouse(settings)
-            all_days = business_days(datetime.now(UTC).date() - timedelta(days=7), opts.days + 1)
+            all_days = business_days(datetime.now(UTC).date() - timedelta(days=7), days + 1)
             history, extra = all_days[:-1], all_days[-1:]
             t0 = time.perf_counter()
-            rows = load_days(settings, opts.symbols, history, 0, opts.seed)
-            console.print(f"RAW: {rows:,} one-minute trades loaded in {time.perf_counter() - t0:.0f}s")
+            rows = load_days(settings, symbols, history, 0, seed)
+            console.print(f"{days} days: {rows:,} one-minute trades loaded in {time.perf_counter() - t0:.0f}s")
             target = Path(tmp) / "target"
-            build_s, _ = timed(["run"], settings, target)
-            console.print(f"initial full build: {build_s:.1f}s")
-            extra_rows = load_days(settings, opts.symbols, extra, len(history), opts.seed)
-            inc_s, inc = timed(["run"], settings, target)
-            full_s, full = timed(["run", "--full-refresh"], settings, target)
+            timed(["run"], settings, target)
+            extra_rows = load_days(settings, symbols, extra, len(history), seed)
+            incremental = Run(*timed(["run"], settings, target))
+            nothing_new = Run(*timed(["run"], settings, target))
+            full = Run(*timed(["run", "--full-refresh"], settings, target))
         finally:
             server.stop()
-    result = {
-        "symbols": opts.symbols,
-        "trading_days": opts.days,
-        "minutes_per_day": MINUTES,
+    console.print(
+        f"{days} days: full {full.models:.1f}s, incremental {incremental.models:.2f}s, "
+        f"nothing new {nothing_new.models:.2f}s (models)"
+    )
+    return {
+        "trading_days": days,
         "raw_rows_before": rows,
         "raw_rows_added": extra_rows,
-        "full_refresh_wall_seconds": round(full_s, 2),
-        "incremental_wall_seconds": round(inc_s, 2),
-        "full_refresh_model_seconds": round(models_seconds(full), 2),
-        "incremental_model_seconds": round(models_seconds(inc), 2),
-        "ratio_models": round(models_seconds(inc) / models_seconds(full), 3),
-        "ratio_wall": round(inc_s / full_s, 3),
+        "full_refresh": {"wall_seconds": round(full.wall, 2), "model_seconds": round(full.models, 2)},
+        "incremental": {"wall_seconds": round(incremental.wall, 2), "model_seconds": round(incremental.models, 2)},
+        "nothing_new": {"wall_seconds": round(nothing_new.wall, 2), "model_seconds": round(nothing_new.models, 2)},
+        "ratio_models": round(incremental.models / full.models, 3),
+        "ratio_wall": round(incremental.wall / full.wall, 3),
+        "ratio_models_above_fixed_cost": round(
+            (incremental.models - nothing_new.models) / (full.models - nothing_new.models), 4
+        ),
         "per_model_seconds": {
             n.unique_id.split(".")[-1]: {
                 "full": round(n.execution_time, 2),
-                "incremental": round(next(i.execution_time for i in inc.nodes if i.unique_id == n.unique_id), 2),
+                "incremental": round(incremental.node(n.unique_id), 2),
+                "nothing_new": round(nothing_new.node(n.unique_id), 2),
             }
-            for n in full.nodes
+            for n in full.result.nodes
         },
+    }
+
+
+def print_tables(result: dict[str, Any], console: Console) -> None:
+    sizes = result["runs"]
+    table = Table(
+        title=f"dbt run, {result['symbols']} symbols x {MINUTES} one-minute bars per day: "
+        "full refresh vs incremental after one more day"
+    )
+    for column in (
+        "history",
+        "RAW events",
+        "full refresh s",
+        "incremental s",
+        "nothing new s",
+        "ratio",
+        "ratio above fixed",
+        "wall full s",
+        "wall incr s",
+        "ratio wall",
+    ):
+        table.add_column(column, justify="right")
+    for r in sizes:
+        table.add_row(
+            f"{r['trading_days']} days",
+            f"{r['raw_rows_before']:,}",
+            f"{r['full_refresh']['model_seconds']:.1f}",
+            f"{r['incremental']['model_seconds']:.2f}",
+            f"{r['nothing_new']['model_seconds']:.2f}",
+            f"[bold]{r['ratio_models']:.3f}[/]",
+            f"{r['ratio_models_above_fixed_cost']:.4f}",
+            f"{r['full_refresh']['wall_seconds']:.1f}",
+            f"{r['incremental']['wall_seconds']:.1f}",
+            f"{r['ratio_wall']:.3f}",
+        )
+    console.print(table)
+    largest = sizes[-1]
+    per_model = Table(title=f"per model, {largest['trading_days']} days of history (seconds)")
+    for column in ("model", "full refresh", "incremental", "nothing new", "ratio"):
+        per_model.add_column(column, justify="left" if column == "model" else "right")
+    for name, t in largest["per_model_seconds"].items():
+        ratio = t["incremental"] / t["full"] if t["full"] else 0.0
+        per_model.add_row(
+            name, f"{t['full']:.2f}", f"{t['incremental']:.2f}", f"{t['nothing_new']:.2f}", f"{ratio:.2f}"
+        )
+    console.print(per_model)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--symbols", type=int, default=100)
+    parser.add_argument(
+        "--days",
+        default="63,126,252",
+        help="comma-separated trading days of history before the extra day (the last one is the headline)",
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    opts = parser.parse_args()
+    console = Console(width=150)
+    sizes = sorted(int(d) for d in opts.days.split(","))
+    runs = [measure(opts.symbols, days, opts.seed, console) for days in sizes]
+    headline = runs[-1]
+    result = {
+        "symbols": opts.symbols,
+        "minutes_per_day": MINUTES,
+        "headline_trading_days": headline["trading_days"],
         "target_ratio": 0.1,
-        "machine": f"{platform.machine()}, {platform.python_version()}, fakesnow (DuckDB) server",
+        "ratio_models": headline["ratio_models"],
+        "ratio_wall": headline["ratio_wall"],
+        "target_met_on_models": headline["ratio_models"] <= 0.1,
+        "runs": runs,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, fakesnow server",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    table = Table(title=f"dbt run: {opts.symbols} symbols x {opts.days} days x {MINUTES} one-minute bars, +1 day")
-    for column in ("model", "full refresh s", "incremental s", "ratio"):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for name, t in result["per_model_seconds"].items():
-        ratio = t["incremental"] / t["full"] if t["full"] else 0.0
-        table.add_row(name, f"{t['full']:.2f}", f"{t['incremental']:.2f}", f"{ratio:.2f}")
-    table.add_row(
-        "[bold]all models[/]",
-        f"{result['full_refresh_model_seconds']:.1f}",
-        f"{result['incremental_model_seconds']:.1f}",
-        f"[bold]{result['ratio_models']:.3f}[/]",
-    )
-    table.add_row(
-        "wall (incl. dbt start-up)",
-        f"{result['full_refresh_wall_seconds']:.1f}",
-        f"{result['incremental_wall_seconds']:.1f}",
-        f"{result['ratio_wall']:.3f}",
-    )
-    console.print(table)
+    print_tables(result, console)
     opts.output.parent.mkdir(parents=True, exist_ok=True)
     opts.output.write_text(json.dumps(result, indent=2) + "\n")
     console.print(f"wrote {opts.output}")
