@@ -141,6 +141,17 @@ def test_the_dbt_cronjob_never_overlaps_and_keeps_history(render: Render, scenar
     assert pod["automountServiceAccountToken"] is False
 
 
+def test_the_scheduled_dbt_build_skips_unit_tests_unless_asked(helm: Helm) -> None:
+    def dbt_env(*sets: str) -> dict[str, str]:
+        manifests = helm.template([CHART / "ci" / "default-values.yaml"], sets)
+        (cronjob,) = [d for d in manifests if d["kind"] == "CronJob"]
+        (container,) = dig(cronjob["spec"], ("jobTemplate", "spec", "template", "spec", "containers"))
+        return {e["name"]: e.get("value") for e in container["env"]}
+
+    assert dbt_env()["DBT_EXCLUDE_RESOURCE_TYPES"] == "unit_test"
+    assert "DBT_EXCLUDE_RESOURCE_TYPES" not in dbt_env("dbt.unitTests=true")
+
+
 def test_kafka_topics_and_no_auto_creation(render: Render) -> None:
     manifests = render(CHART / "ci" / "default-values.yaml")
     topics = {d["spec"]["topicName"]: d for d in manifests if d["kind"] == "KafkaTopic"}

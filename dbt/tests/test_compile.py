@@ -3,6 +3,7 @@ fakesnow adaptations in the compiled SQL, and every compiled model parses as Sno
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,26 @@ def test_compiles_for_snowflake(built_warehouse: Warehouse, tmp_path: Path) -> N
         sqlglot.parse_one(sql, read="snowflake")  # raises on anything Snowflake would not parse
     fct = (compiled / "marts" / "fct_daily_prices.sql").read_text()
     assert f"{local.database}.MARTS_STOCKS.fct_daily_prices" in fct  # incremental branch, fully qualified
+
+
+def test_the_production_build_selects_no_unit_tests(
+    built_warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the dbt image and the chart's CronJob set: `dbt build` selects models and data tests only.
+    def listed(exclude: str | None) -> dict[str, set[str]]:
+        if exclude is None:
+            monkeypatch.delenv("DBT_EXCLUDE_RESOURCE_TYPES", raising=False)
+        else:
+            monkeypatch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", exclude)
+        args = ["ls", "--quiet", "--output", "json", "--output-keys", "resource_type", "name"]
+        nodes: dict[str, set[str]] = {}
+        for line in run_dbt(args, built_warehouse.settings, target_path=tmp_path).check().output.splitlines():
+            if line.startswith("{"):
+                node = json.loads(line)
+                nodes.setdefault(node["resource_type"], set()).add(node["name"])
+        return nodes
+
+    everything, production = listed(None), listed("unit_test")
+    assert len(everything["unit_test"]) == 8
+    assert "unit_test" not in production
+    assert production["model"] == everything["model"] and production["test"] == everything["test"]
