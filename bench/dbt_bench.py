@@ -32,7 +32,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from stockwatch.backfill import business_days, insert_frame
+from stockwatch.backfill import insert_frame, trading_days
 from stockwatch.config import SnowflakeSettings
 from stockwatch.local.fakesnow import LocalFakesnow
 from stockwatch.models import DbtResult, run_dbt
@@ -133,7 +133,7 @@ def measure(symbols: int, days: int, seed: int, console: Console) -> dict[str, A
         try:
             settings = SnowflakeSettings(account="fakesnow", host="127.0.0.1", port=server.port, database="STOCKS_FIN")
             init_warehouse(settings)
-            all_days = business_days(datetime.now(UTC).date() - timedelta(days=7), days + 1)
+            all_days = trading_days(datetime.now(UTC).date() - timedelta(days=7), days + 1)
             history, extra = all_days[:-1], all_days[-1:]
             t0 = time.perf_counter()
             rows = load_days(settings, symbols, history, 0, seed)

@@ -24,7 +24,7 @@ SYMBOLS = ["AAPL", "MSFT", "TSLA", "COIN"]
 LIVE_DAYS = [date(2025, 6, 2), date(2025, 6, 3)]  # Monday, Tuesday
 NEXT_DAY = date(2025, 6, 4)
 HISTORY_END = date(2025, 5, 30)  # the Friday before the live days
-HISTORY_DAYS = 300  # more than 52 weeks of weekdays
+HISTORY_DAYS = 300  # more than 52 weeks of trading days
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from dbt_seed import query
 
-from stockwatch.backfill import backfill, business_days, read_csv, synthetic_history
+from stockwatch.backfill import backfill, read_csv, synthetic_history, trading_days
 from stockwatch.config import SnowflakeSettings
 from stockwatch.warehouse import DAILY_COLUMNS
 
@@ -54,7 +54,7 @@ def test_csv_errors_name_the_line(tmp_path: Path) -> None:
         read_csv(path)
 
 
-def test_synthetic_history_is_seeded_weekdays_ending_at_the_anchor() -> None:
+def test_synthetic_history_is_seeded_trading_days_ending_at_the_anchor() -> None:
     bars = synthetic_history(["AAPL", "MSFT"], 300, end=date(2025, 5, 30), seed=3, anchors={"AAPL": 200.0})
     again = synthetic_history(["AAPL", "MSFT"], 300, end=date(2025, 5, 30), seed=3, anchors={"AAPL": 200.0})
     assert bars == again
@@ -65,7 +65,19 @@ def test_synthetic_history_is_seeded_weekdays_ending_at_the_anchor() -> None:
     assert aapl[-1].close == pytest.approx(200.0)
     assert all(b.low <= min(b.open, b.close) and b.high >= max(b.open, b.close) for b in bars)
     assert len({b.close for b in aapl}) > 290  # a random walk, not a constant
-    assert business_days(date(2025, 6, 2), 2) == [date(2025, 5, 30), date(2025, 6, 2)]
+    assert trading_days(date(2025, 6, 2), 2) == [date(2025, 5, 30), date(2025, 6, 2)]
+
+
+def test_history_skips_nyse_holidays() -> None:
+    # 2025: Good Friday 18 Apr, Memorial Day 26 May, Juneteenth 19 Jun, Independence Day 4 Jul,
+    # Thanksgiving 27 Nov, Christmas 25 Dec; the exchange traded on Easter Monday and the day after Christmas.
+    days = trading_days(date(2025, 12, 31), 250)
+    for closed in (date(2025, 4, 18), date(2025, 5, 26), date(2025, 6, 19), date(2025, 7, 4), date(2025, 11, 27)):
+        assert closed not in days
+    assert date(2025, 12, 25) not in days and date(2025, 12, 26) in days and date(2025, 4, 21) in days
+    assert trading_days(date(2025, 7, 7), 2) == [date(2025, 7, 3), date(2025, 7, 7)]
+    bars = synthetic_history(["AAPL"], 5, end=date(2025, 7, 7), seed=3)
+    assert [b.trade_date for b in bars] == trading_days(date(2025, 7, 7), 5)
 
 
 def test_synthetic_backfill_replaces_the_same_days(snowflake_settings: SnowflakeSettings) -> None:

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import holidays
 import numpy as np
 import pandas as pd
 
@@ -59,12 +60,18 @@ def ensure_daily_table(settings: SnowflakeSettings) -> None:
         conn.commit()
 
 
-def business_days(end: date, days: int) -> list[date]:
-    """The `days` weekdays up to and including `end` (exchange holidays are not modelled)."""
+def trading_days(end: date, days: int) -> list[date]:
+    """The `days` NYSE trading days up to and including `end`.
+
+    Weekdays that are not NYSE holidays (python-holidays' NYSE calendar: New Year's Day, Martin Luther King
+    Jr. Day, Washington's Birthday, Good Friday, Memorial Day, Juneteenth, Independence Day, Labor Day,
+    Thanksgiving, Christmas, and one-off closures such as national days of mourning).
+    """
+    closed = holidays.financial_holidays("NYSE")
     out: list[date] = []
     day = end
     while len(out) < days:
-        if day.weekday() < 5:
+        if day.weekday() < 5 and day not in closed:
             out.append(day)
         day -= timedelta(days=1)
     return out[::-1]
@@ -84,7 +91,7 @@ def synthetic_history(
     seed: int = 42,
     anchors: dict[str, float] | None = None,
 ) -> list[DailyBar]:
-    """`days` weekdays of daily bars per symbol ending at `end` (default: yesterday, UTC).
+    """`days` NYSE trading days of daily bars per symbol ending at `end` (default: yesterday, UTC).
 
     Seeded geometric Brownian motion per symbol (annual drift and volatility drawn per symbol), scaled
     so the last close equals the symbol's anchor price: the latest live price when there is one, or
@@ -93,7 +100,7 @@ def synthetic_history(
     if days < 1:
         raise ValueError("days must be at least 1")
     end = end or (datetime.now(UTC).date() - timedelta(days=1))
-    dates = business_days(end, days)
+    dates = trading_days(end, days)
     bars: list[DailyBar] = []
     for symbol in symbols:
         rng = np.random.default_rng([seed, *symbol.encode()])
