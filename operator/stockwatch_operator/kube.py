@@ -1,4 +1,4 @@
-"""The few Kubernetes API calls the operator makes: server-side apply, list by label, delete.
+"""The few Kubernetes API calls the operator makes: server-side apply, list by label, delete, status patch.
 
 Uses the official client's ApiClient directly with a small kind table, so any kind (Deployments,
 Strimzi KafkaTopics, PodMonitors) goes through one code path without discovery round-trips.
@@ -14,7 +14,7 @@ import kubernetes
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from stockwatch_operator import FIELD_MANAGER
+from stockwatch_operator import FIELD_MANAGER, GROUP, KIND, PLURAL, VERSION
 
 Obj = dict[str, Any]
 
@@ -30,6 +30,7 @@ class Kind:
         return f"{prefix}/namespaces/{namespace}/{self.plural}"
 
 
+WATCHLIST = Kind(f"{GROUP}/{VERSION}", KIND, PLURAL)
 CONFIGMAP = Kind("v1", "ConfigMap", "configmaps")
 DEPLOYMENT = Kind("apps/v1", "Deployment", "deployments")
 PODMONITOR = Kind("monitoring.coreos.com/v1", "PodMonitor", "podmonitors")
@@ -55,10 +56,17 @@ def client() -> ApiClient:
         return _client
 
 
-def _call(method: str, path: str, *, query: list[tuple[str, str]] | None = None, body: Obj | None = None) -> Obj:
+def _call(
+    method: str,
+    path: str,
+    *,
+    query: list[tuple[str, str]] | None = None,
+    body: Obj | None = None,
+    patch_type: str = "application/apply-patch+yaml",
+) -> Obj:
     headers = {"Accept": "application/json"}
     if body is not None:
-        headers["Content-Type"] = "application/apply-patch+yaml" if method == "PATCH" else "application/json"
+        headers["Content-Type"] = patch_type if method == "PATCH" else "application/json"
     result = client().call_api(
         path,
         method,
@@ -107,3 +115,19 @@ def delete(kind: Kind, namespace: str, name: str) -> bool:
             return False
         raise
     return True
+
+
+def watchlist_uid(namespace: str, name: str) -> str | None:
+    """The uid of the live watchlist `name` (None when it is gone or being deleted), read with `list`."""
+    result = _call("GET", WATCHLIST.collection(namespace), query=[("fieldSelector", f"metadata.name={name}")])
+    for item in result.get("items") or []:
+        meta = item.get("metadata", {})
+        if not meta.get("deletionTimestamp"):
+            return str(meta.get("uid"))
+    return None
+
+
+def patch_watchlist_status(namespace: str, name: str, status: Obj) -> None:
+    """Merge `status` into the watchlist's status subresource."""
+    path = f"{WATCHLIST.collection(namespace)}/{name}/status"
+    _call("PATCH", path, body={"status": status}, patch_type="application/merge-patch+json")

@@ -11,9 +11,9 @@ from typing import Any
 
 import kopf
 
-from stockwatch_operator import GROUP, PLURAL, VERSION
+from stockwatch_operator import FIELD_MANAGER, GROUP, PLURAL, VERSION
 from stockwatch_operator.budget import BudgetEntry
-from stockwatch_operator.handlers import handle_delete, handle_index, handle_reconcile, handle_startup
+from stockwatch_operator.handlers import handle_children, handle_delete, handle_index, handle_reconcile, handle_startup
 from stockwatch_operator.settings import OperatorSettings
 
 SETTINGS = OperatorSettings.from_env()
@@ -28,6 +28,12 @@ def startup(settings: kopf.OperatorSettings, logger: Logger, **_: Any) -> None:
 @kopf.index(GROUP, VERSION, PLURAL)
 def budget_keys(body: kopf.Body, **_: Any) -> dict[handle_index.BudgetKey, BudgetEntry] | None:
     return handle_index.budget_keys(body)
+
+
+@kopf.index(GROUP, VERSION, PLURAL)
+def watchlists(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[tuple[str, str], kopf.Body]:
+    """Watchlists by (namespace, name): the producer event handler finds a Deployment's owner here."""
+    return {(namespace or "", name): body}
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)
@@ -46,6 +52,13 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, logger: Logger, **kwargs: Any)
 )
 def repair(body: kopf.Body, patch: kopf.Patch, logger: Logger, **kwargs: Any) -> None:
     handle_reconcile.reconcile(body, patch, logger, kwargs["budget_keys"], SETTINGS)
+
+
+@kopf.on.event("apps", "v1", "deployments", labels={"app.kubernetes.io/managed-by": FIELD_MANAGER})
+def producer_event(event: kopf.RawEvent, body: kopf.Body, logger: Logger, **kwargs: Any) -> None:
+    handle_children.on_producer_event(
+        event.get("type"), body, logger, kwargs["watchlists"], kwargs["budget_keys"], SETTINGS
+    )
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, optional=True)

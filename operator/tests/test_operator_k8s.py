@@ -270,6 +270,58 @@ def test_ready_when_the_producer_pods_are_ready(kube: Kube, operator: OperatorPr
     assert "ready" in kube.kubectl("get", "swl", "ready")
 
 
+def test_producers_are_repaired_and_reported_at_once_without_the_timer(
+    kube: Kube, operator: OperatorProcess, tmp_path: Any
+) -> None:
+    """With the repair timer at an hour, only the operator's watch on its Deployments can restore a deleted or
+    edited producer, and move Ready with the producers' readiness, within this test's timeout."""
+    operator.stop()
+    instant = OperatorProcess(
+        operator.kubeconfig,
+        tmp_path / "instant.log",
+        env={"STOCKWATCH_RECONCILE_INTERVAL_SECONDS": "3600", "STOCKWATCH_PRODUCER_IMAGE": TEST_IMAGE},
+    )
+    try:
+        instant.start()
+        kube.apply(with_spec("instant", "synthetic", topic=None, symbols=["AAPL", "MSFT"], maxSymbolsPerProducer=1))
+        converged(kube, "instant")
+        before = wait_deployments(kube, "instant", ["instant-producer-0", "instant-producer-1"])
+
+        kube.delete("deployment", "instant-producer-0")
+        wait_until(
+            lambda: (
+                (d := kube.get("deployment", "instant-producer-0"))
+                and d["metadata"]["uid"] != before["instant-producer-0"]["metadata"]["uid"]
+            ),
+            TIMEOUT,
+            "the deleted Deployment to be re-created by the watch",
+        )
+        kube.patch("deployment", "instant-producer-1", {"spec": {"replicas": 4}})
+        wait_until(
+            lambda: kube.get("deployment", "instant-producer-1")["spec"]["replicas"] == 1,  # type: ignore[index]
+            TIMEOUT,
+            "the edited replica count to be repaired by the watch",
+        )
+
+        def all_ready() -> dict[str, Any] | None:
+            # No kubelet here: report every producer pod Running and Ready the way a kubelet would.
+            for pod in kube.items("pods", "stockwatch.dev/watchlist=instant"):
+                if not any(c.get("type") == "Ready" for c in (pod.get("status") or {}).get("conditions") or []):
+                    status = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+                    kube.patch("pod", pod["metadata"]["name"], {"status": status}, subresource="status")
+            obj = kube.get(SWL, "instant")
+            return obj if (condition(obj, "Ready") or {}).get("status") == "True" else None
+
+        assert wait_until(all_ready, TIMEOUT, "Ready=True from the watch")["status"]["readyProducers"] == 2
+        log = instant.log_text()
+        assert "Deployment instant-producer-0 deleted: reconciling watchlist instant" in log
+        assert "Deployment instant-producer-1 differs from the watchlist: reconciling watchlist instant" in log
+        assert "Traceback" not in log
+    finally:
+        instant.stop()
+        operator.start()
+
+
 def test_operator_killed_mid_way_converges_after_restart(kube: Kube, operator: OperatorProcess) -> None:
     symbols = [f"T{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(30)]
     kube.apply(with_spec("restart", "synthetic", topic=None, symbols=symbols, maxSymbolsPerProducer=1))
@@ -442,6 +494,7 @@ def test_rbac_grants_nothing_beyond_what_the_operator_uses(kube_apiserver: KubeA
         ("stockwatch.dev", "stockwatchlists/finalizers", "update"),
         ("", "events", "create"),
         *{(g, r, v) for g, r in children for v in ("list", "create", "patch", "delete")},
+        ("apps", "deployments", "watch"),
         *{("kopf.dev", r, v) for r in ("clusterkopfpeerings", "kopfpeerings") for v in ("list", "watch", "patch")},
     }
     assert granted == expected

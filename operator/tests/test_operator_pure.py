@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 from stockwatch_operator.__main__ import arguments
+from stockwatch_operator.builders import build_deployments
 from stockwatch_operator.conditions import Condition, merge, status_of
 from stockwatch_operator.drift import contains
+from stockwatch_operator.handlers.handle_children import owner, why_reconcile
 from stockwatch_operator.model import Watchlist
 from stockwatch_operator.settings import OperatorSettings
 from swl_testlib import as_body, example
@@ -96,3 +98,22 @@ def test_cli_defaults_and_overrides() -> None:
     assert "--all-namespaces" not in custom
     assert "--peering=stockwatch-operator" not in custom
     assert custom[-1] == "--liveness=http://127.0.0.1:9/x"
+
+
+def test_a_producer_event_reconciles_only_when_something_we_watch_changed() -> None:
+    settings = OperatorSettings(producer_image="registry.example/sw/pipeline:1.2.3")
+    wl = Watchlist.from_body(as_body(example("synthetic")))
+    live: dict[str, Any] = {**build_deployments(wl, settings)[0], "status": {}}
+    live["metadata"] = {**live["metadata"], "uid": "d-1", "generation": 1}
+    assert owner(live) == wl.name
+    assert why_reconcile("ADDED", live, wl, {}, settings) is None  # as applied, not ready: first sighting
+    assert why_reconcile("MODIFIED", live, wl, {}, settings) is None  # e.g. the controller's status write
+    edited = {**live, "spec": {**live["spec"], "replicas": 3}}
+    assert why_reconcile("MODIFIED", edited, wl, {}, settings) == "differs from the watchlist"
+    ready = {**live, "status": {"observedGeneration": 1, "readyReplicas": 1}}
+    assert why_reconcile("MODIFIED", ready, wl, {}, settings) == "became ready"
+    assert why_reconcile("MODIFIED", ready, wl, {}, settings) is None
+    assert why_reconcile("MODIFIED", live, wl, {}, settings) == "is no longer ready"
+    assert why_reconcile("DELETED", live, wl, {}, settings) == "deleted"
+    stray = {**live, "metadata": {**live["metadata"], "name": f"{wl.name}-producer-99", "uid": "d-2"}}
+    assert why_reconcile("MODIFIED", stray, wl, {}, settings) == "no longer wanted"
