@@ -11,7 +11,8 @@ count is far off the median of recent runs.
 Settings: Airflow connections `stockwatch_kafka` and `stockwatch_snowflake`, each field overridable by the
 `KAFKA_*` / `SNOWFLAKE_*` environment variables; the schedule by `STOCKWATCH_INGESTION_SCHEDULE`
 (default every 5 minutes); thresholds by the run parameters below (defaults from `STOCKWATCH_*` variables).
-A failed task calls `notify_failure` (log line + Alertmanager alert when `STOCKWATCH_ALERTMANAGER_URL` is set).
+A failed task, and a failed run (e.g. past `dagrun_timeout`, where no task callback fires), call `notify_failure`
+(log line + Alertmanager alert when `STOCKWATCH_ALERTMANAGER_URL` is set).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def _env_flag(name: str, default: bool) -> bool:
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=30),
+    on_failure_callback=notify_failure,
     tags=["stockwatch", "kafka", "snowflake", "ingestion"],
     default_args={
         "owner": "stockwatch",

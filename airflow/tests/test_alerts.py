@@ -43,6 +43,14 @@ def test_no_exception_still_makes_an_alert() -> None:
     assert alert["annotations"]["summary"].endswith("failed: unknown error")
 
 
+def test_a_failed_dag_run_makes_an_alert_with_its_reason() -> None:
+    # The DAG-level callback's context: no task instance, the run's reason (a run past dagrun_timeout).
+    context = {"dag": SimpleNamespace(dag_id="stock_data_ingestion_snowflake"), "run_id": "r1", "reason": "timed_out"}
+    (alert,) = alert_payload(context, now=NOW)
+    assert alert["labels"]["task_id"] == "dag_run"
+    assert alert["annotations"]["summary"] == "stock_data_ingestion_snowflake.dag_run failed: timed_out"
+
+
 def test_unreachable_alertmanager_is_logged_not_raised(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

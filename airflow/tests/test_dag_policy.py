@@ -76,6 +76,7 @@ def test_ingestion_dag_shape(dagbag: DagBag) -> None:
     assert isinstance(dag.schedule, str)
     assert dag.schedule == "*/5 * * * *"
     assert dag.dagrun_timeout is not None
+    assert dag.on_failure_callback  # a run past dagrun_timeout alerts too (no task callback fires then)
     assert {"load_raw", "record_statistics", "data_quality_check"} == set(dag.task_ids)
     assert dag.get_task("load_raw").downstream_task_ids == {"record_statistics"}
     assert dag.get_task("record_statistics").downstream_task_ids == {"data_quality_check"}

@@ -27,12 +27,17 @@ def _summary(exc: BaseException | None) -> str:
 
 
 def alert_payload(context: dict[str, Any] | Any, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The Alertmanager v2 body for a failed task instance (an alert that resolves itself after an hour)."""
+    """The Alertmanager v2 body for a failed task instance or DAG run (an alert that resolves itself after an hour).
+
+    A DAG-level callback has no task instance: the task label is `dag_run` and the summary carries the
+    run's failure reason (e.g. `timed_out`).
+    """
     now = now or datetime.now(UTC)
     ti = context.get("ti") or context.get("task_instance")
     dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", "unknown")
-    task_id = getattr(ti, "task_id", "unknown")
+    task_id = getattr(ti, "task_id", None) or "dag_run"
     exc = context.get("exception")
+    reason = context.get("reason")
     return [
         {
             "labels": {
@@ -43,7 +48,7 @@ def alert_payload(context: dict[str, Any] | Any, now: datetime | None = None) ->
                 "app_kubernetes_io_part_of": "stockwatch",
             },
             "annotations": {
-                "summary": f"{dag_id}.{task_id} failed: {_summary(exc)}",
+                "summary": f"{dag_id}.{task_id} failed: {_summary(exc) if exc or not reason else reason}",
                 "run_id": str(context.get("run_id", "")),
                 "try_number": str(getattr(ti, "try_number", "")),
                 "log_url": str(getattr(ti, "log_url", "") or ""),
