@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
+from stockwatch_operator.builders import SCRAPED_BY_LABEL, build_deployments, build_podmonitor
+from stockwatch_operator.model import Watchlist
+from stockwatch_operator.settings import OperatorSettings
 
 from observability.chart import ROOT, alerts, dashboard_json
 from stockwatch.testing.k8s import k8s_tool
@@ -62,6 +65,21 @@ def test_monitors_carry_the_release_label_and_fixed_jobs(rendered: list[dict[str
         if relabel.get("targetLabel") == "job"
     }
     assert {"stockwatch-producer", "stockwatch-loader", "stockwatch-operator"} <= jobs
+
+
+def test_each_producer_is_scraped_once_with_the_same_labels(rendered: list[dict[str, Any]]) -> None:
+    """The chart's PodMonitor for all producers and a watchlist's own (spec.podMonitor) never select the same pod,
+    and give the series the same job, watchlist and shard labels."""
+    (chart,) = [m for m in _kind(rendered, "PodMonitor") if m["metadata"]["name"].endswith("producers")]
+    assert {"key": SCRAPED_BY_LABEL, "operator": "DoesNotExist"} in chart["spec"]["selector"]["matchExpressions"]
+    body = yaml.safe_load((ROOT / "operator" / "examples" / "websocket.yaml").read_text())
+    body["metadata"].update(namespace="team-a", uid="uid-1")
+    watchlist = Watchlist.from_body(body)
+    own = build_podmonitor(watchlist)
+    for deployment in build_deployments(watchlist, OperatorSettings()):
+        assert deployment["spec"]["template"]["metadata"]["labels"][SCRAPED_BY_LABEL] == "watchlist"
+    (own_endpoint,), (chart_endpoint,) = own["spec"]["podMetricsEndpoints"], chart["spec"]["podMetricsEndpoints"]
+    assert own_endpoint["relabelings"] == chart_endpoint["relabelings"]
 
 
 def test_prometheusrule_is_the_rules_source(rendered: list[dict[str, Any]]) -> None:

@@ -20,6 +20,11 @@ Obj = dict[str, Any]
 
 WATCHLIST_LABEL = f"{GROUP}/watchlist"
 SHARD_LABEL = f"{GROUP}/shard"
+# On producer pods scraped by their watchlist's own PodMonitor: the chart's PodMonitor for all producers
+# skips them (charts/stockwatch/templates/monitoring/podmonitors.yaml), so no producer is scraped twice.
+SCRAPED_BY_LABEL = f"{GROUP}/scraped-by"
+# The `job` label every producer series carries, whichever PodMonitor scraped it (alerts and dashboards use it).
+PRODUCER_JOB = "stockwatch-producer"
 CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
 SYMBOLS_ANNOTATION = f"{GROUP}/symbols"
 PRODUCER_NAME = "stockwatch-producer"
@@ -160,6 +165,8 @@ def build_deployment(
         SHARD_LABEL: str(shard),
     }
     pod_labels = {**labels(watchlist, "producer"), SHARD_LABEL: str(shard)}
+    if spec.pod_monitor.enabled:
+        pod_labels[SCRAPED_BY_LABEL] = "watchlist"
     resources = spec.resources
     metadata = _metadata(watchlist, deployment_name(watchlist, shard), "producer")
     metadata["labels"][SHARD_LABEL] = str(shard)
@@ -243,15 +250,29 @@ def build_deployments(watchlist: Watchlist, settings: OperatorSettings, *, withi
 
 
 def build_podmonitor(watchlist: Watchlist) -> Obj:
-    """prometheus-operator PodMonitor scraping every shard's `metrics` port."""
+    """prometheus-operator PodMonitor scraping every shard's `metrics` port, labelled like the chart's scrape."""
+    metadata = _metadata(watchlist, f"{watchlist.name}-producer", "monitoring")
+    metadata["labels"] = {**watchlist.spec.pod_monitor.labels, **metadata["labels"]}
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
-        "metadata": _metadata(watchlist, f"{watchlist.name}-producer", "monitoring"),
+        "metadata": metadata,
         "spec": {
             "selector": {"matchLabels": {"app.kubernetes.io/name": PRODUCER_NAME, WATCHLIST_LABEL: watchlist.name}},
             "podMetricsEndpoints": [
-                {"port": "metrics", "path": "/metrics", "interval": watchlist.spec.pod_monitor.interval},
+                {
+                    "port": "metrics",
+                    "path": "/metrics",
+                    "interval": watchlist.spec.pod_monitor.interval,
+                    "relabelings": [
+                        {"action": "replace", "targetLabel": "job", "replacement": PRODUCER_JOB},
+                        {
+                            "sourceLabels": ["__meta_kubernetes_pod_label_stockwatch_dev_watchlist"],
+                            "targetLabel": "watchlist",
+                        },
+                        {"sourceLabels": ["__meta_kubernetes_pod_label_stockwatch_dev_shard"], "targetLabel": "shard"},
+                    ],
+                },
             ],
         },
     }

@@ -35,6 +35,7 @@ class TopicSpec(_Model):
 class PodMonitorSpec(_Model):
     enabled: bool = False
     interval: str = "30s"
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 class Resources(_Model):

@@ -114,7 +114,20 @@ def test_podmonitor_selects_this_watchlists_producers() -> None:
         "app.kubernetes.io/name": "stockwatch-producer",
         "stockwatch.dev/watchlist": "trades-ws",
     }
-    assert pm["spec"]["podMetricsEndpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "15s"}]
+    (endpoint,) = pm["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"], endpoint["interval"]) == ("metrics", "/metrics", "15s")
+    # The same series labels as the chart's producer PodMonitor: alerts and dashboards select job="stockwatch-producer".
+    assert {"action": "replace", "targetLabel": "job", "replacement": "stockwatch-producer"} in endpoint["relabelings"]
+    assert {r.get("targetLabel") for r in endpoint["relabelings"]} == {"job", "watchlist", "shard"}
+
+
+def test_pods_a_watchlist_podmonitor_scrapes_are_left_out_of_the_charts() -> None:
+    scraped = builders.build_deployments(watchlist("websocket"), SETTINGS)[0]
+    plain = builders.build_deployments(watchlist("seed-rest"), SETTINGS)[0]
+    assert scraped["spec"]["template"]["metadata"]["labels"]["stockwatch.dev/scraped-by"] == "watchlist"
+    assert "stockwatch.dev/scraped-by" not in plain["spec"]["template"]["metadata"]["labels"]
+    labelled = watchlist("websocket", podMonitor={"enabled": True, "labels": {"release": "kube-prometheus-stack"}})
+    assert builders.build_podmonitor(labelled)["metadata"]["labels"]["release"] == "kube-prometheus-stack"
 
 
 @pytest.mark.parametrize("name", ["seed-rest", "websocket", "synthetic"])
