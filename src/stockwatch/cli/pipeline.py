@@ -116,6 +116,23 @@ def warehouse_init() -> None:
         console.print(statement.splitlines()[0])
 
 
+@warehouse_app.command("local")
+def warehouse_local(
+    port: Annotated[int, typer.Option(help="Port to serve the Snowflake wire protocol on")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 in a pod)")] = "127.0.0.1",
+    data_dir: Annotated[Path, typer.Option(help="Where the warehouse keeps its files")] = Path(".scratch/warehouse"),
+) -> None:
+    """Serve a Snowflake-compatible warehouse (fakesnow) with the database initialised, until stopped.
+
+    For laptops and kind clusters without a Snowflake account (the chart's `localWarehouse`); clients connect
+    with SNOWFLAKE_ACCOUNT=fakesnow, SNOWFLAKE_HOST, SNOWFLAKE_PORT and SNOWFLAKE_PROTOCOL=http. Never production.
+    """
+    from stockwatch.local.fakesnow import serve
+
+    configure()
+    serve(data_dir.resolve(), host, port, SnowflakeSettings().database, _stop_event_on_signals())
+
+
 @app.command()
 def demo(
     duration: Annotated[float | None, typer.Option(help="Stop by itself after this many seconds")] = None,
