@@ -5,7 +5,8 @@ RAW -> the dbt CronJob, triggered as a Job, succeeds -> rows in the marts.
 
 Run with `make e2e` (KUBECONFIG=.scratch/kind-kubeconfig). This is the one suite that skips: when no cluster
 answers, or when the stockwatch release is not installed, every test skips with the reason. The warehouse steps
-need SNOWFLAKE_* in the environment (the same account the cluster's `stockwatch-snowflake` Secret points at).
+read the account in SNOWFLAKE_* (the one the cluster's `stockwatch-snowflake` Secret points at), or, without one,
+the chart's in-cluster warehouse (`localWarehouse`) through `kubectl port-forward`.
 Not part of `make test` (not in pytest testpaths).
 """
 
@@ -146,25 +147,55 @@ def test_the_airflow_dag_run_succeeds(watchlist: str) -> None:
     poll(f"DAG run {run_id} to succeed", state, timeout=900, interval=15)
 
 
-def _warehouse_count(sql: str) -> int:
-    if not os.environ.get("SNOWFLAKE_ACCOUNT"):
-        pytest.skip("SNOWFLAKE_* not set in this shell: the warehouse checks need the account the cluster loads into")
+@pytest.fixture(scope="module")
+def warehouse() -> Iterator[Any]:
+    """SnowflakeSettings for the warehouse the cluster loads into: SNOWFLAKE_* from this shell, else the in-cluster
+    warehouse (`localWarehouse`) through a port-forward."""
     from stockwatch.config import SnowflakeSettings
+    from stockwatch.local.process import free_port, port_open
+
+    if os.environ.get("SNOWFLAKE_ACCOUNT"):
+        yield SnowflakeSettings()
+        return
+    service = f"{RELEASE}-warehouse"
+    if kubectl("-n", NAMESPACE, "get", "service", service, check=False).returncode != 0:
+        pytest.skip(f"no SNOWFLAKE_ACCOUNT in this shell and no in-cluster warehouse (service {service}) to check")
+    port = free_port()
+    binary = shutil.which("kubectl")
+    assert binary is not None
+    forward = subprocess.Popen(
+        [binary, "-n", NAMESPACE, "port-forward", f"service/{service}", f"{port}:8765"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        poll(
+            f"port-forward to {service}", lambda: port_open(port) or forward.poll() is not None, timeout=60, interval=1
+        )
+        if forward.poll() is not None:
+            raise AssertionError(f"kubectl port-forward failed: {forward.communicate()[1]}")
+        yield SnowflakeSettings(account="fakesnow", host="127.0.0.1", port=port, protocol="http")
+    finally:
+        forward.terminate()
+        forward.wait(timeout=10)
+
+
+def _warehouse_count(settings: Any, sql: str) -> int:
     from stockwatch.warehouse import connect
 
-    with connect(SnowflakeSettings()) as conn:
+    with connect(settings) as conn:
         cursor = conn.cursor()
         cursor.execute(sql)
         row = cursor.fetchone()
         return int(row[0]) if row else 0
 
 
-def test_rows_reach_raw(watchlist: str) -> None:
-    count = _warehouse_count("SELECT COUNT(*) FROM RAW_STOCKS.STOCK_PRICES WHERE SYMBOL IN ('AAPL', 'MSFT', 'NVDA')")
+def test_rows_reach_raw(watchlist: str, warehouse: Any) -> None:
+    sql = "SELECT COUNT(*) FROM RAW_STOCKS.STOCK_PRICES WHERE SYMBOL IN ('AAPL', 'MSFT', 'NVDA')"
+    count = _warehouse_count(warehouse, sql)
     assert count > 0
 
 
-def test_the_dbt_job_succeeds_and_fills_the_marts(watchlist: str) -> None:
+def test_the_dbt_job_succeeds_and_fills_the_marts(watchlist: str, warehouse: Any) -> None:
     job = f"dbt-e2e-{uuid.uuid4().hex[:6]}"
     cronjobs = kubectl(
         "-n", NAMESPACE, "get", "cronjob", "-o", "name",
@@ -184,4 +215,4 @@ def test_the_dbt_job_succeeds_and_fills_the_marts(watchlist: str) -> None:
         poll(f"dbt job {job} to succeed", finished, timeout=1200, interval=10)
     finally:
         kubectl("-n", NAMESPACE, "delete", "job", job, "--ignore-not-found", "--wait=false", check=False)
-    assert _warehouse_count("SELECT COUNT(*) FROM MARTS_STOCKS.STOCK_ANALYTICS") > 0
+    assert _warehouse_count(warehouse, "SELECT COUNT(*) FROM MARTS_STOCKS.STOCK_ANALYTICS") > 0

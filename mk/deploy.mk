@@ -53,6 +53,11 @@ deploy: helmfile ## helmfile sync (HELMFILE_ENV=kind|production); on kind run `m
 	    kubectl -n $$ns create secret generic stockwatch-snowflake --dry-run=client -o yaml \
 	      --from-literal=account="$$SNOWFLAKE_ACCOUNT" --from-literal=user="$${SNOWFLAKE_USER:-}" \
 	      --from-literal=password="$${SNOWFLAKE_PASSWORD:-}" | kubectl apply -f - >/dev/null; \
+	  elif [ "$(HELMFILE_ENV)" = kind ]; then \
+	    echo ">> no SNOWFLAKE_ACCOUNT: kind uses the in-cluster warehouse (placeholder credentials in $$ns/stockwatch-snowflake)"; \
+	    kubectl -n $$ns create secret generic stockwatch-snowflake --dry-run=client -o yaml \
+	      --from-literal=account=fakesnow --from-literal=user=stockwatch --from-literal=password=fakesnow \
+	      | kubectl apply -f - >/dev/null; \
 	  fi; \
 	done; \
 	$(HELMFILE) --helm-binary "$(K8S_BIN)/helm" -e $(HELMFILE_ENV) sync

@@ -186,7 +186,7 @@ def test_every_service_account_has_only_its_expected_permissions(
     upstream = operator_cluster_role()
     operator_expected = {(f"{r}.{g}" if g else r, v) for g, r, v in _rules(upstream["rules"])}
     accounts = [d["metadata"]["name"] for d in manifests if d["kind"] == "ServiceAccount"]
-    assert len(accounts) == 4  # operator, producer, loader, dbt
+    assert len(accounts) == 5  # operator, producer, loader, dbt, warehouse (kind: localWarehouse)
     try:
         for account in accounts:
             granted = effective_permissions(kube_apiserver, k8s_namespace, account) - baseline

@@ -10,6 +10,7 @@ import pytest
 
 from charts.tests.chartlib import (
     CHART,
+    NAMESPACE,
     RELEASE,
     SCENARIOS,
     Helm,
@@ -115,7 +116,8 @@ def test_the_restricted_check_catches_a_root_pod(render: Render) -> None:
 
 
 def test_secrets_are_only_referenced(render: Render, scenario: Path) -> None:
-    """No credential in any rendered object: SNOWFLAKE_* credentials come from secretKeyRef."""
+    """No credential in any rendered object: SNOWFLAKE_* credentials come from secretKeyRef (the local warehouse
+    of `localWarehouse` has none: account, user and password are the fixed placeholders it ignores)."""
     manifests = render(scenario)
     for secret in (d for d in manifests if d["kind"] == "Secret"):
         # The only Secret the chart may render is the Alertmanager routing config, which names a password file.
@@ -124,7 +126,12 @@ def test_secrets_are_only_referenced(render: Render, scenario: Path) -> None:
         assert "smtp_auth_password:" not in data["alertmanager.yaml"]
     for name, spec in pod_specs(manifests):
         for container in spec["containers"]:
-            for env in container.get("env") or []:
+            env_list = container.get("env") or []
+            local = any(e["name"] == "SNOWFLAKE_ACCOUNT" and e.get("value") == "fakesnow" for e in env_list)
+            for env in env_list:
+                if local and env["name"] in {"SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD"}:
+                    assert env.get("value") in {"fakesnow", "stockwatch"}, f"{name}: {env['name']}"
+                    continue
                 if env["name"] in {"SNOWFLAKE_PASSWORD", "SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "FINNHUB_API_KEY"}:
                     assert "secretKeyRef" in env.get("valueFrom", {}), f"{name}: {env['name']}"
 
@@ -184,3 +191,33 @@ def test_external_kafka_renders_no_strimzi_objects(render: Render) -> None:
     loader = next(d for d in manifests if d["kind"] == "Deployment" and "loader" in d["metadata"]["name"])
     env = {e["name"]: e.get("value") for e in loader["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["KAFKA_BOOTSTRAP_SERVERS"].startswith("kafka-0.kafka.example.internal:9092")
+
+
+def test_the_local_warehouse_replaces_snowflake_for_loader_and_dbt(render: Render) -> None:
+    manifests = render(CHART / "ci" / "kind-values.yaml")
+    (service,) = [d for d in manifests if d["kind"] == "Service" and d["metadata"]["name"].endswith("-warehouse")]
+    host = f"{service['metadata']['name']}.{NAMESPACE}.svc"
+    (warehouse,) = [d for d in manifests if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-warehouse")]
+    assert warehouse["spec"]["strategy"]["type"] == "Recreate"
+    assert warehouse["spec"]["template"]["spec"]["containers"][0]["args"][:2] == ["warehouse", "local"]
+    clients = [
+        d
+        for d in manifests
+        if d["kind"] in ("Deployment", "CronJob") and not d["metadata"]["name"].endswith("-warehouse")
+    ]
+    snowflake_clients = 0
+    for name, spec in pod_specs(clients):
+        for container in spec["containers"]:
+            env = {e["name"]: e for e in container.get("env") or []}
+            if "SNOWFLAKE_ACCOUNT" not in env:
+                continue
+            snowflake_clients += 1
+            assert env["SNOWFLAKE_ACCOUNT"]["value"] == "fakesnow", name
+            assert (env["SNOWFLAKE_HOST"]["value"], env["SNOWFLAKE_PROTOCOL"]["value"]) == (host, "http"), name
+            assert env["SNOWFLAKE_PORT"]["value"] == str(service["spec"]["ports"][0]["port"]), name
+            assert not any("valueFrom" in e for key, e in env.items() if key.startswith("SNOWFLAKE_")), name
+            assert env["SNOWFLAKE_PASSWORD"]["value"] == "fakesnow", name  # a placeholder the connector insists on
+    assert snowflake_clients == 2  # the loader and the dbt CronJob
+    (policy,) = [d for d in manifests if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("-warehouse")]
+    peers = policy["spec"]["ingress"][0]["from"]
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "airflow"}}} in peers

@@ -141,6 +141,28 @@ def test_kind_environment_values(helmfile: Helmfile) -> None:
     assert stockwatch["images"]["pipeline"]["pullPolicy"] == "Never"
 
 
+def test_kind_without_an_account_uses_the_in_cluster_warehouse(helmfile: Helmfile) -> None:
+    no_account = {k: v for k, v in os.environ.items() if not k.startswith("SNOWFLAKE_")}
+    releases = helmfile.state("kind", {**no_account, "SNOWFLAKE_ACCOUNT": ""})["releases"]
+    assert release_values(releases["stockwatch"])["localWarehouse"]["enabled"] is True
+    airflow_env = yaml.safe_load(
+        release_values(releases["airflow"])["extraConfigMaps"]["stockwatch-airflow-env"]["data"]
+    )
+    manifests = helmfile.template("kind", {"SNOWFLAKE_ACCOUNT": ""})
+    (service,) = [d for d in manifests if d["kind"] == "Service" and d["metadata"]["name"].endswith("-warehouse")]
+    namespace = releases["stockwatch"]["namespace"]
+    assert airflow_env["SNOWFLAKE_HOST"] == f"{service['metadata']['name']}.{namespace}.svc"
+    assert airflow_env["SNOWFLAKE_PORT"] == str(service["spec"]["ports"][0]["port"])
+    assert airflow_env["SNOWFLAKE_PROTOCOL"] == "http"
+
+    with_account = helmfile.state("kind", {"SNOWFLAKE_ACCOUNT": "xy12345"})["releases"]
+    assert release_values(with_account["stockwatch"])["localWarehouse"]["enabled"] is False
+    airflow_data = release_values(with_account["airflow"])["extraConfigMaps"]["stockwatch-airflow-env"]["data"]
+    assert "SNOWFLAKE_HOST" not in yaml.safe_load(airflow_data)
+    production = helmfile.state("production", PRODUCTION_ENV)["releases"]
+    assert release_values(production["stockwatch"])["localWarehouse"]["enabled"] is False
+
+
 def test_production_requires_its_secrets_from_the_environment(helmfile: Helmfile) -> None:
     for missing in PRODUCTION_ENV:
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}

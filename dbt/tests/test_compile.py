@@ -66,3 +66,20 @@ def test_the_production_build_selects_no_unit_tests(
     assert len(everything["unit_test"]) == 8
     assert "unit_test" not in production
     assert production["model"] == everything["model"] and production["test"] == everything["test"]
+
+
+def test_the_snowflake_target_runs_on_the_local_warehouse(built_warehouse: Warehouse, tmp_path: Path) -> None:
+    # The chart's dbt CronJob with `localWarehouse`: the image's `--target snowflake`, account `fakesnow`, the
+    # placeholder user and password the chart sets, the warehouse Service's host and port over http.
+    local = built_warehouse.settings
+    settings = SnowflakeSettings(
+        account="fakesnow",
+        user="stockwatch",
+        password="fakesnow",  # the chart's placeholder; the local warehouse checks none
+        database=local.database,
+        host=local.host,
+        port=local.port,
+        protocol="http",
+    )
+    result = run_dbt(["run", "--select", "stg_finnhub__events"], settings, target="snowflake", target_path=tmp_path)
+    assert [n.status for n in result.check().nodes] == ["success", "success"]  # the on-run-start hook and the view

@@ -111,9 +111,27 @@ affinity:
   value: {{ .Values.kafka.topics.dlq.name | quote }}
 {{- end -}}
 
-{{/* SNOWFLAKE_* environment: plain settings as values, credentials by reference to the Secret only. */}}
+{{/* SNOWFLAKE_* environment: plain settings as values, credentials by reference to the Secret only; with
+     `localWarehouse.enabled`, the in-cluster warehouse's address and no credentials at all. */}}
 {{- define "stockwatch.snowflakeEnv" -}}
 {{- $sf := .Values.snowflake -}}
+{{- if .Values.localWarehouse.enabled }}
+- name: SNOWFLAKE_ACCOUNT
+  value: fakesnow
+# The Snowflake connector insists on a user and a password; the local warehouse checks neither.
+- name: SNOWFLAKE_USER
+  value: stockwatch
+- name: SNOWFLAKE_PASSWORD
+  value: fakesnow
+- name: SNOWFLAKE_DATABASE
+  value: {{ $sf.database | quote }}
+- name: SNOWFLAKE_HOST
+  value: {{ include "stockwatch.localWarehouse.host" . | quote }}
+- name: SNOWFLAKE_PORT
+  value: {{ .Values.localWarehouse.port | quote }}
+- name: SNOWFLAKE_PROTOCOL
+  value: http
+{{- else }}
 - name: SNOWFLAKE_ACCOUNT
   valueFrom:
     secretKeyRef: {name: {{ $sf.existingSecret }}, key: {{ $sf.secretKeys.account }}}
@@ -130,17 +148,23 @@ affinity:
 {{- end }}
 - name: SNOWFLAKE_DATABASE
   value: {{ $sf.database | quote }}
-{{- range $key, $value := dict "ROLE" $sf.role "WAREHOUSE" $sf.warehouse "HOST" $sf.host "PORT" (toString $sf.port) }}
+{{- range $key, $value := dict "ROLE" $sf.role "WAREHOUSE" $sf.warehouse "HOST" $sf.host "PORT" (toString $sf.port) "PROTOCOL" $sf.protocol }}
 {{- if $value }}
 - name: SNOWFLAKE_{{ $key }}
   value: {{ $value | quote }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The in-cluster warehouse's Service address (localWarehouse). */}}
+{{- define "stockwatch.localWarehouse.host" -}}
+{{ include "stockwatch.componentName" (dict "ctx" . "component" "warehouse") }}.{{ .Release.Namespace }}.svc
 {{- end -}}
 
 {{/* The private-key volume (auth=keypair only). */}}
 {{- define "stockwatch.snowflakeVolume" -}}
-{{- if eq .Values.snowflake.auth "keypair" }}
+{{- if and (eq .Values.snowflake.auth "keypair") (not .Values.localWarehouse.enabled) }}
 - name: snowflake-key
   secret:
     secretName: {{ .Values.snowflake.existingSecret }}
@@ -152,7 +176,7 @@ affinity:
 {{- end -}}
 
 {{- define "stockwatch.snowflakeVolumeMount" -}}
-{{- if eq .Values.snowflake.auth "keypair" }}
+{{- if and (eq .Values.snowflake.auth "keypair") (not .Values.localWarehouse.enabled) }}
 - name: snowflake-key
   mountPath: /var/run/secrets/snowflake
   readOnly: true
