@@ -11,8 +11,8 @@ count is far off the median of recent runs.
 Settings: Airflow connections `stockwatch_kafka` and `stockwatch_snowflake`, each field overridable by the
 `KAFKA_*` / `SNOWFLAKE_*` environment variables; the schedule by `STOCKWATCH_INGESTION_SCHEDULE`
 (default every 5 minutes); thresholds by the run parameters below (defaults from `STOCKWATCH_*` variables).
-A failed task, and a failed run (e.g. past `dagrun_timeout`, where no task callback fires), call `notify_failure`
-(log line + Alertmanager alert when `STOCKWATCH_ALERTMANAGER_URL` is set).
+A failed task calls `notify_failure` (log line + Alertmanager alert when `STOCKWATCH_ALERTMANAGER_URL` is set); a
+run that fails without a failing task (past `dagrun_timeout`) alerts through `notify_run_failure` — once, not twice.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
-from stockwatch_airflow.alerts import notify_failure
+from stockwatch_airflow.alerts import notify_failure, notify_run_failure
 
 DAG_ID = "stock_data_ingestion_snowflake"
 HISTORY_VARIABLE = f"{DAG_ID}__history"
@@ -50,7 +50,7 @@ def _env_flag(name: str, default: bool) -> bool:
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=30),
-    on_failure_callback=notify_failure,
+    on_failure_callback=notify_run_failure,
     tags=["stockwatch", "kafka", "snowflake", "ingestion"],
     default_args={
         "owner": "stockwatch",

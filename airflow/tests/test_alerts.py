@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from stockwatch_airflow.alerts import ALERT_NAME, alert_payload, notify_failure
+from stockwatch_airflow.alerts import ALERT_NAME, alert_payload, notify_failure, notify_run_failure
 
 from stockwatch.local.process import free_port
 
@@ -49,6 +49,17 @@ def test_a_failed_dag_run_makes_an_alert_with_its_reason() -> None:
     (alert,) = alert_payload(context, now=NOW)
     assert alert["labels"]["task_id"] == "dag_run"
     assert alert["annotations"]["summary"] == "stock_data_ingestion_snowflake.dag_run failed: timed_out"
+
+
+def test_the_run_callback_alerts_only_when_no_task_did(caplog: pytest.LogCaptureFixture) -> None:
+    dag = SimpleNamespace(dag_id="stock_data_ingestion_snowflake")
+    with caplog.at_level(logging.ERROR, logger="stockwatch_airflow.alerts"):
+        # A task failed (its own callback alerted): the run's callback stays quiet.
+        notify_run_failure({**_context(RuntimeError("boom")), "dag": dag, "reason": "task_failure"})
+        assert not caplog.records
+        notify_run_failure({**_context(None), "dag": dag, "reason": "timed_out"})
+    (record,) = caplog.records
+    assert '"task_id": "dag_run"' in record.getMessage() and "failed: timed_out" in record.getMessage()
 
 
 def test_unreachable_alertmanager_is_logged_not_raised(

@@ -77,3 +77,13 @@ def notify_failure(context: Any) -> None:
         log.info("alert sent to Alertmanager (HTTP %s)", response.status_code)
     except httpx.HTTPError as exc:
         log.warning("could not send the alert to %s: %s", base, exc)
+
+
+def notify_run_failure(context: Any) -> None:
+    """DAG-level `on_failure_callback`: alert for a run that failed without a failing task (past `dagrun_timeout`).
+
+    A run that failed because a task failed was already alerted by that task's `notify_failure`: no second alert.
+    """
+    if context.get("reason") == "task_failure":
+        return
+    notify_failure({**context, "ti": None, "task_instance": None})
