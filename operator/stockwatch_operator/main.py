@@ -55,8 +55,9 @@ def repair(body: kopf.Body, patch: kopf.Patch, logger: Logger, **kwargs: Any) ->
 
 
 @kopf.on.event("apps", "v1", "deployments", labels={"app.kubernetes.io/managed-by": FIELD_MANAGER})
-def producer_event(event: kopf.RawEvent, body: kopf.Body, logger: Logger, **kwargs: Any) -> None:
-    handle_children.on_producer_event(
+@kopf.on.event("", "v1", "configmaps", labels={"app.kubernetes.io/managed-by": FIELD_MANAGER})
+def child_event(event: kopf.RawEvent, body: kopf.Body, logger: Logger, **kwargs: Any) -> None:
+    handle_children.on_child_event(
         event.get("type"), body, logger, kwargs["watchlists"], kwargs["budget_keys"], SETTINGS
     )
 

@@ -302,6 +302,12 @@ def test_producers_are_repaired_and_reported_at_once_without_the_timer(
             TIMEOUT,
             "the edited replica count to be repaired by the watch",
         )
+        kube.patch("configmap", "instant-producer", {"data": {"KAFKA_TOPIC": "somewhere_else"}})
+        wait_until(
+            lambda: kube.get("configmap", "instant-producer")["data"]["KAFKA_TOPIC"] == "stock_prices",  # type: ignore[index]
+            TIMEOUT,
+            "the edited ConfigMap to be repaired by the watch",
+        )
 
         def all_ready() -> dict[str, Any] | None:
             # No kubelet here: report every producer pod Running and Ready the way a kubelet would.
@@ -316,6 +322,7 @@ def test_producers_are_repaired_and_reported_at_once_without_the_timer(
         log = instant.log_text()
         assert "Deployment instant-producer-0 deleted: reconciling watchlist instant" in log
         assert "Deployment instant-producer-1 differs from the watchlist: reconciling watchlist instant" in log
+        assert "ConfigMap instant-producer differs from the watchlist: reconciling watchlist instant" in log
         assert "Traceback" not in log
     finally:
         instant.stop()
@@ -495,6 +502,7 @@ def test_rbac_grants_nothing_beyond_what_the_operator_uses(kube_apiserver: KubeA
         ("", "events", "create"),
         *{(g, r, v) for g, r in children for v in ("list", "create", "patch", "delete")},
         ("apps", "deployments", "watch"),
+        ("", "configmaps", "watch"),
         *{("kopf.dev", r, v) for r in ("clusterkopfpeerings", "kopfpeerings") for v in ("list", "watch", "patch")},
     }
     assert granted == expected

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 from stockwatch_operator.__main__ import arguments
-from stockwatch_operator.builders import build_deployments
+from stockwatch_operator.builders import build_configmap, build_deployments
 from stockwatch_operator.conditions import Condition, merge, status_of
 from stockwatch_operator.drift import contains
 from stockwatch_operator.handlers.handle_children import owner, why_reconcile
@@ -117,3 +117,8 @@ def test_a_producer_event_reconciles_only_when_something_we_watch_changed() -> N
     assert why_reconcile("DELETED", live, wl, {}, settings) == "deleted"
     stray = {**live, "metadata": {**live["metadata"], "name": f"{wl.name}-producer-99", "uid": "d-2"}}
     assert why_reconcile("MODIFIED", stray, wl, {}, settings) == "no longer wanted"
+    applied = build_configmap(wl, settings)
+    config: dict[str, Any] = {**applied, "metadata": {**applied["metadata"], "uid": "c-1"}}
+    assert why_reconcile("MODIFIED", config, wl, {}, settings) is None
+    edited_config = {**config, "data": {**config["data"], "KAFKA_TOPIC": "elsewhere"}}
+    assert why_reconcile("MODIFIED", edited_config, wl, {}, settings) == "differs from the watchlist"

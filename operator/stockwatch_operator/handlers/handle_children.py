@@ -1,9 +1,9 @@
-"""Instant repair: events on the producer Deployments re-run their watchlist's reconcile at once.
+"""Instant repair: events on the producer Deployments and their ConfigMap re-run their watchlist's reconcile.
 
-The repair timer stays as the safety net; this path only shortens the wait. A Deployment that was
-deleted, no longer carries what the watchlist asks for, or changed readiness (the watchlist's Ready
-condition follows it) triggers one reconcile pass of its owner. Events caused by our own apply, and the
-Deployment controller's status writes that change nothing we watch, trigger nothing, so there is no loop.
+The repair timer stays as the safety net; this path only shortens the wait. A child that was deleted or
+no longer carries what the watchlist asks for, or a Deployment that changed readiness (the watchlist's
+Ready condition follows it), triggers one reconcile pass of its owner. Events caused by our own apply, and
+the Deployment controller's status writes that change nothing we watch, trigger nothing: there is no loop.
 """
 
 from __future__ import annotations
@@ -44,13 +44,19 @@ def why_reconcile(
         _readiness.pop(uid, None)
         return "deleted"
     name = child.get("metadata", {}).get("name")
-    within = budget_verdict(watchlist, index, settings).within
-    wanted = {d["metadata"]["name"]: d for d in builders.build_deployments(watchlist, settings, within_budget=within)}
+    if child.get("kind") == "ConfigMap":
+        wanted = {cm["metadata"]["name"]: cm for cm in [builders.build_configmap(watchlist, settings)]}
+    else:
+        within = budget_verdict(watchlist, index, settings).within
+        deployments = builders.build_deployments(watchlist, settings, within_budget=within)
+        wanted = {d["metadata"]["name"]: d for d in deployments}
     desired = wanted.get(name)
     if desired is None:
         return "no longer wanted"
     if not contains({k: v for k, v in desired.items() if k not in ("apiVersion", "kind")}, child):
         return "differs from the watchlist"
+    if child.get("kind") == "ConfigMap":
+        return None
     ready, before = deployment_ready(dict(child)), _readiness.get(uid)
     _readiness[uid] = ready
     if before is not None and before != ready:
@@ -58,7 +64,7 @@ def why_reconcile(
     return None
 
 
-def on_producer_event(
+def on_child_event(
     event_type: str | None,
     child: Obj,
     logger: Logger,
@@ -77,15 +83,15 @@ def on_producer_event(
     reason = why_reconcile(event_type, child, watchlist, index, settings)
     if reason is None:
         return
-    child_name = child.get("metadata", {}).get("name")
+    child_name = f"{child.get('kind', 'object')} {child.get('metadata', {}).get('name')}"
     try:
         # A child deleted by the garbage collector after its watchlist: nothing to restore.
         if kube.watchlist_uid(namespace, name) != watchlist.uid:
             return
-        logger.info(f"Deployment {child_name} {reason}: reconciling watchlist {name}")
+        logger.info(f"{child_name} {reason}: reconciling watchlist {name}")
         status = observe(body, logger, index, settings)
         if status:
             kube.patch_watchlist_status(namespace, name, status)
     except ApiException as exc:
         # The repair timer retries; an event handler has no retry of its own.
-        logger.warning(f"reconciling watchlist {name} after Deployment {child_name} {reason}: API {exc.status}")
+        logger.warning(f"reconciling watchlist {name} after {child_name} {reason}: API {exc.status}")
