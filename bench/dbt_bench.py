@@ -107,11 +107,6 @@ def timed(args: list[str], settings: SnowflakeSettings, target: Path) -> tuple[f
     return time.perf_counter() - t0, result
 
 
-def models_seconds(result: DbtResult) -> float:
-    """Time dbt spent on its nodes (sum over nodes), without dbt's process start-up and parse."""
-    return sum(n.execution_time for n in result.nodes)
-
-
 @dataclass
 class Run:
     wall: float
@@ -119,7 +114,8 @@ class Run:
 
     @property
     def models(self) -> float:
-        return models_seconds(self.result)
+        """Time dbt spent on its nodes (sum over nodes), without dbt's process start-up and parse."""
+        return sum(n.execution_time for n in self.result.nodes)
 
     def node(self, unique_id: str) -> float:
         return next(n.execution_time for n in self.result.nodes if n.unique_id == unique_id)

@@ -25,3 +25,8 @@ def contains(desired: Any, actual: Any) -> bool:
             return _same_named(desired, actual)
         return len(desired) == len(actual) and all(contains(d, a) for d, a in zip(desired, actual, strict=True))
     return bool(desired == actual)
+
+
+def drifted(desired: dict[str, Any], live: Any) -> bool:
+    """True when the live child no longer carries what `desired` (a full manifest) asks for."""
+    return not contains({k: v for k, v in desired.items() if k not in ("apiVersion", "kind")}, live)

@@ -14,9 +14,15 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from stockwatch_operator import KIND, builders, kube
-from stockwatch_operator.drift import contains
-from stockwatch_operator.handlers.handle_reconcile import BudgetIndex, budget_verdict, deployment_ready, observe
+from stockwatch_operator import KIND, kube
+from stockwatch_operator.drift import drifted
+from stockwatch_operator.handlers.handle_reconcile import (
+    BudgetIndex,
+    budget_verdict,
+    deployment_ready,
+    desired_objects,
+    observe,
+)
 from stockwatch_operator.model import Watchlist
 from stockwatch_operator.settings import OperatorSettings
 
@@ -43,19 +49,15 @@ def why_reconcile(
     if event_type == "DELETED":
         _readiness.pop(uid, None)
         return "deleted"
-    name = child.get("metadata", {}).get("name")
-    if child.get("kind") == "ConfigMap":
-        wanted = {cm["metadata"]["name"]: cm for cm in [builders.build_configmap(watchlist, settings)]}
-    else:
-        within = budget_verdict(watchlist, index, settings).within
-        deployments = builders.build_deployments(watchlist, settings, within_budget=within)
-        wanted = {d["metadata"]["name"]: d for d in deployments}
-    desired = wanted.get(name)
+    kind, name = child.get("kind"), child.get("metadata", {}).get("name")
+    within = budget_verdict(watchlist, index, settings).within
+    wanted = {(o["kind"], o["metadata"]["name"]): o for o in desired_objects(watchlist, settings, within)}
+    desired = wanted.get((kind, name))
     if desired is None:
         return "no longer wanted"
-    if not contains({k: v for k, v in desired.items() if k not in ("apiVersion", "kind")}, child):
+    if drifted(desired, child):
         return "differs from the watchlist"
-    if child.get("kind") == "ConfigMap":
+    if kind != "Deployment":
         return None
     ready, before = deployment_ready(dict(child)), _readiness.get(uid)
     _readiness[uid] = ready

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from stockwatch_operator import builders, conditions, kube, metrics
 from stockwatch_operator.budget import BudgetEntry, Verdict, assess
-from stockwatch_operator.drift import contains
+from stockwatch_operator.drift import drifted
 from stockwatch_operator.model import Watchlist
 from stockwatch_operator.settings import OperatorSettings
 
@@ -77,7 +77,7 @@ def converge(watchlist: Watchlist, desired: list[Obj]) -> Outcome:
             if current is None:
                 current = kube.apply(obj)
                 outcome.actions.append(("Created", f"created {kind.kind} {name}"))
-            elif not contains({k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}, current):
+            elif drifted(obj, current):
                 current = kube.apply(obj)
                 outcome.actions.append(("Updated", f"updated {kind.kind} {name} (it differed from the watchlist)"))
             if kind is kube.DEPLOYMENT:

@@ -57,12 +57,13 @@ def serve(data_dir: Path, host: str, port: int, database: str, stop: threading.E
 
     server = LocalFakesnow(data_dir, port, host=host)
     server.start()
+    process = server.process
+    assert process is not None  # start() set it
     try:
         init_warehouse(SnowflakeSettings(account="fakesnow", host="127.0.0.1", port=server.port, database=database))
         log.info("local warehouse ready", host=host, port=server.port, database=database)
         while not stop.wait(1.0):
-            if server.process is None or not server.process.running:
-                tail = server.process.log_tail() if server.process else ""
-                raise RuntimeError(f"the fakesnow server exited:\n{tail}")
+            if not process.running:
+                raise RuntimeError(f"the fakesnow server exited:\n{process.log_tail()}")
     finally:
         server.stop()
