@@ -1,17 +1,29 @@
 {{
     config(
         materialized='incremental',
-        unique_key=['symbol', 'bar_date'],
+        unique_key=['symbol', 'bar_minute'],
         incremental_strategy=incremental_strategy(),
         on_schema_change=on_schema_change(),
     )
 }}
 -- One-minute OHLCV bars per symbol by event time. Prices from trades when the minute has trades,
--- from quotes otherwise; volume is the traded volume (0 without trades). Incremental by whole days:
--- a run rebuilds the event dates that received rows since the last one (macros/helpers.sql).
+-- from quotes otherwise; volume is the traded volume (0 without trades). Incremental by whole hours:
+-- a run rebuilds the event hours that received rows since the last one (macros/helpers.sql), so a
+-- run every few minutes re-reads the last hour or two, not the whole day so far. A bar depends only
+-- on its own minute's events, so rebuilt hours replace their bars exactly (delete+insert on the key).
 -- depends_on: {{ source('raw', 'stock_prices') }}
 {%- if is_incremental() %}
-    {%- set rebuild = changed_dates(source('raw', 'stock_prices'), 'cast(event_time as date)') %}
+    {%- set hours = changed_since_watermark(
+        source('raw', 'stock_prices'), "date_trunc('hour', event_time)", format='YYYY-MM-DD HH24:MI:SS'
+    ) %}
+    {%- set dates = [] %}
+    {%- for hour in hours if hour[:10] not in dates %}{% do dates.append(hour[:10]) %}{% endfor %}
+    {#- The date filter reaches RAW before the staging windows; the hour list is dropped when it grows
+        long (a large backfill of late events): whole days are then rebuilt, as exact, with a short query. #}
+    {%- set rebuild -%}
+        event_date in {{ sql_literals(dates, 'date') }}
+        {%- if hours | length <= 1000 %} and event_hour in {{ sql_literals(hours, 'timestamp_ntz') }}{% endif %}
+    {%- endset %}
 {%- endif %}
 with events as (
     select
@@ -25,7 +37,7 @@ with events as (
         is_spike,
         loaded_at
     from {{ ref('stg_finnhub__quotes') }}
-    {% if is_incremental() %}where event_date in {{ rebuild }}{% endif %}
+    {% if is_incremental() %}where {{ rebuild }}{% endif %}
     union all
     select
         symbol,
@@ -38,7 +50,7 @@ with events as (
         false as is_spike,
         loaded_at
     from {{ ref('stg_finnhub__trades') }}
-    {% if is_incremental() %}where event_date in {{ rebuild }}{% endif %}
+    {% if is_incremental() %}where {{ rebuild }}{% endif %}
 ),
 
 bars as (
