@@ -1,17 +1,25 @@
 """dbt bench: full refresh vs incremental run after one more trading day of one-minute bars.
 
-For each history length in `--days` (a fresh fakesnow server each): fills RAW with that many trading
-days x `--symbols` symbols x 390 one-minute trades (seeded GBM, bulk-inserted as Parquet: fakesnow is
-DuckDB underneath), builds the models once, adds one more day, then times on the same data
+For each density in `--events-per-bar` and history length in `--days` (a fresh fakesnow server each):
+fills RAW with that many trading days x `--symbols` symbols x 390 minutes x N quotes a minute (seeded
+GBM, bulk-inserted as Parquet: fakesnow is DuckDB underneath), builds the models once, then `--repeats`
+times adds one more day and times
 
   - `dbt run`                 the incremental run after one more day,
-  - `dbt run` again           nothing new: the fixed cost of a run (dbt's per-model statements),
-  - `dbt run --full-refresh`  everything rebuilt from RAW.
+  - `dbt run` again           nothing new: the fixed cost of a run (dbt's statements per model, and the
+                              last `late_arrival_minutes` of loads, which every run rebuilds),
+  - `dbt run --full-refresh`  everything rebuilt from RAW (`--repeats` times, on the same data, at the end).
 
-"models" is the time dbt reports for its nodes (the warehouse's work plus dbt's statements per model),
-"wall" adds dbt's process start-up and parse. Prints tables and writes bench/results/dbt.json.
+Each figure is the median of its runs; every run's time is in the JSON.
 
-    .venv/bin/python bench/dbt_bench.py --symbols 100 --days 63,126,252
+Densities: 4 is one quote every 15 s, the REST source's default poll (the synthetic market ticks every
+second, the websocket streams every trade); 1 a minute is the floor, every bar from a single event (and
+about what Finnhub's free plan, 60 calls a minute, allows 100 symbols). The headline is the largest
+history at the largest density. "models" is the time dbt reports for its nodes (the warehouse's work
+plus dbt's statements per model), "wall" adds dbt's process start-up and parse. Prints tables, writes
+bench/results/dbt.json.
+
+    .venv/bin/python bench/dbt_bench.py --symbols 100 --days 63,126,252 --events-per-bar 1,4
 """
 
 from __future__ import annotations
@@ -43,36 +51,39 @@ SESSION_OPEN = timedelta(hours=14, minutes=30)
 RESULTS = Path(__file__).resolve().parent / "results" / "dbt.json"
 
 
-def minute_trades(symbols: int, day: date, day_number: int, seed: int) -> pd.DataFrame:
-    """One trade per symbol and minute of the regular session: a GBM path per symbol, seeded by day."""
+def session_quotes(symbols: int, day: date, day_number: int, seed: int, per_bar: int) -> pd.DataFrame:
+    """`per_bar` quotes per symbol and minute of the regular session, evenly spaced (4: one every 15 s,
+    the REST source's default poll): a GBM path per symbol, seeded by day, with the quote's day
+    open/high/low, previous close and change as Finnhub's /quote gives them (no volume)."""
     rng = np.random.default_rng([seed, day_number])
     start = np.random.default_rng([seed]).uniform(20, 600, symbols)
-    drift = 0.08 / (252 * MINUTES)
-    vol = 0.35 / np.sqrt(252 * MINUTES)
-    # Each day continues from a deterministic daily close so days can be generated independently.
-    day_start = start * np.exp(np.random.default_rng([seed, 10**6 + day_number]).normal(0, 0.02, symbols))
-    steps = rng.normal(drift, vol, (symbols, MINUTES))
-    prices = np.round(day_start[:, None] * np.exp(np.cumsum(steps, axis=1)), 4).ravel()
-    n = symbols * MINUTES
-    symbol_names = np.repeat([f"S{i:03d}" for i in range(symbols)], MINUTES)
-    minute = np.tile(np.arange(MINUTES), symbols)
-    event_time = pd.Timestamp(day) + SESSION_OPEN + pd.to_timedelta(minute, unit="min")
+    steps_per_day = MINUTES * per_bar
+    drift = 0.08 / (252 * steps_per_day)
+    vol = 0.35 / np.sqrt(252 * steps_per_day)
+    # Each day starts from a deterministic previous close so days can be generated independently.
+    prev_close = start * np.exp(np.random.default_rng([seed, 10**6 + day_number]).normal(0, 0.02, symbols))
+    paths = prev_close[:, None] * np.exp(np.cumsum(rng.normal(drift, vol, (symbols, steps_per_day)), axis=1))
+    prices = np.round(paths, 4)
+    n = symbols * steps_per_day
+    step = np.tile(np.arange(steps_per_day), symbols)
+    event_time = pd.Timestamp(day) + SESSION_OPEN + pd.to_timedelta(step * (60 / per_bar), unit="s")
     ids = pd.Series(np.arange(n) + day_number * n).map(lambda i: f"{seed:04x}{i:028x}")
-    loaded = event_time + pd.Timedelta(seconds=2)
+    previous = np.repeat(np.round(prev_close, 4), steps_per_day)
+    change = prices.ravel() - previous
     return pd.DataFrame(
         {
             "event_id": ids,
             "schema_version": 1,
-            "event_type": "trade",
-            "symbol": symbol_names,
-            "price": prices,
-            "change": None,
-            "change_pct": None,
-            "day_open": None,
-            "day_high": None,
-            "day_low": None,
-            "prev_close": None,
-            "volume": rng.integers(100, 5000, n).astype(float),
+            "event_type": "quote",
+            "symbol": np.repeat([f"S{i:03d}" for i in range(symbols)], steps_per_day),
+            "price": prices.ravel(),
+            "change": np.round(change, 4),
+            "change_pct": np.round(100 * change / previous, 4),
+            "day_open": np.repeat(prices[:, 0], steps_per_day),
+            "day_high": np.maximum.accumulate(prices, axis=1).ravel(),
+            "day_low": np.minimum.accumulate(prices, axis=1).ravel(),
+            "prev_close": previous,
+            "volume": None,
             "conditions": None,
             "event_time": event_time,
             "ingest_time": event_time + pd.Timedelta(seconds=1),
@@ -80,19 +91,22 @@ def minute_trades(symbols: int, day: date, day_number: int, seed: int) -> pd.Dat
             "kafka_topic": "stock_prices",
             "kafka_partition": 0,
             "kafka_offset": np.arange(n),
-            "loaded_at": loaded,
+            "loaded_at": event_time + pd.Timedelta(seconds=2),
         }
     )[[c.lower() for c in RAW_COLUMN_NAMES]]
 
 
-def load_days(settings: SnowflakeSettings, symbols: int, days: list[date], first_number: int, seed: int) -> int:
+def load_days(
+    settings: SnowflakeSettings, symbols: int, days: list[date], first_number: int, seed: int, per_bar: int
+) -> int:
     rows = 0
+    chunk_days = max(1, 10 // per_bar)
     with connect(settings) as conn:
         cur = conn.cursor()
-        for chunk in range(0, len(days), 10):
+        for chunk in range(0, len(days), chunk_days):
             frames = [
-                minute_trades(symbols, d, first_number + chunk + i, seed)
-                for i, d in enumerate(days[chunk : chunk + 10])
+                session_quotes(symbols, d, first_number + chunk + i, seed, per_bar)
+                for i, d in enumerate(days[chunk : chunk + chunk_days])
             ]
             frame = pd.concat(frames, ignore_index=True)
             insert_frame(cur, settings.raw_table, frame)
@@ -121,35 +135,52 @@ class Run:
         return next(n.execution_time for n in self.result.nodes if n.unique_id == unique_id)
 
 
-def measure(symbols: int, days: int, seed: int, console: Console) -> dict[str, Any]:
-    """One history length on a fresh server: build, +1 day, then incremental, nothing-new and full runs."""
+def median_run(runs: list[Run]) -> Run:
+    """The run with the median model time (per-model times then come from one real run)."""
+    return sorted(runs, key=lambda r: r.models)[len(runs) // 2]
+
+
+def measure(symbols: int, days: int, per_bar: int, repeats: int, seed: int, console: Console) -> dict[str, Any]:
+    """One history length and density on a fresh server: build, then `repeats` times (+1 day, incremental,
+    nothing new), then `repeats` full refreshes; medians."""
     with tempfile.TemporaryDirectory(prefix="stockwatch-dbt-bench-") as tmp:
         server = LocalFakesnow(Path(tmp) / "data")
         server.start()
         try:
             settings = SnowflakeSettings(account="fakesnow", host="127.0.0.1", port=server.port, database="STOCKS_FIN")
             init_warehouse(settings)
-            all_days = trading_days(datetime.now(UTC).date() - timedelta(days=7), days + 1)
-            history, extra = all_days[:-1], all_days[-1:]
+            all_days = trading_days(datetime.now(UTC).date() - timedelta(days=7), days + repeats)
+            history = all_days[:days]
             t0 = time.perf_counter()
-            rows = load_days(settings, symbols, history, 0, seed)
-            console.print(f"{days} days: {rows:,} one-minute trades loaded in {time.perf_counter() - t0:.0f}s")
+            rows = load_days(settings, symbols, history, 0, seed, per_bar)
+            console.print(f"{days} days x {per_bar}/bar: {rows:,} quotes loaded in {time.perf_counter() - t0:.0f}s")
             target = Path(tmp) / "target"
             timed(["run"], settings, target)
-            extra_rows = load_days(settings, symbols, extra, len(history), seed)
-            incremental = Run(*timed(["run"], settings, target))
-            nothing_new = Run(*timed(["run"], settings, target))
-            full = Run(*timed(["run", "--full-refresh"], settings, target))
+            incrementals: list[Run] = []
+            nothing_news: list[Run] = []
+            for number in range(days, days + repeats):
+                extra_rows = load_days(settings, symbols, all_days[number : number + 1], number, seed, per_bar)
+                incrementals.append(Run(*timed(["run"], settings, target)))
+                nothing_news.append(Run(*timed(["run"], settings, target)))
+            fulls = [Run(*timed(["run", "--full-refresh"], settings, target)) for _ in range(repeats)]
         finally:
             server.stop()
+    incremental, nothing_new, full = median_run(incrementals), median_run(nothing_news), median_run(fulls)
     console.print(
-        f"{days} days: full {full.models:.1f}s, incremental {incremental.models:.2f}s, "
-        f"nothing new {nothing_new.models:.2f}s (models)"
+        f"{days} days x {per_bar}/bar: full {full.models:.1f}s, incremental {incremental.models:.2f}s, "
+        f"nothing new {nothing_new.models:.2f}s (models, median of {repeats})"
     )
     return {
         "trading_days": days,
+        "events_per_bar": per_bar,
         "raw_rows_before": rows,
         "raw_rows_added": extra_rows,
+        "repeats": repeats,
+        "model_seconds_each": {
+            "full_refresh": [round(r.models, 2) for r in fulls],
+            "incremental": [round(r.models, 2) for r in incrementals],
+            "nothing_new": [round(r.models, 2) for r in nothing_news],
+        },
         "full_refresh": {"wall_seconds": round(full.wall, 2), "model_seconds": round(full.models, 2)},
         "incremental": {"wall_seconds": round(incremental.wall, 2), "model_seconds": round(incremental.models, 2)},
         "nothing_new": {"wall_seconds": round(nothing_new.wall, 2), "model_seconds": round(nothing_new.models, 2)},
@@ -177,6 +208,7 @@ def print_tables(result: dict[str, Any], console: Console) -> None:
     )
     for column in (
         "history",
+        "quotes/bar",
         "RAW events",
         "full refresh s",
         "incremental s",
@@ -191,6 +223,7 @@ def print_tables(result: dict[str, Any], console: Console) -> None:
     for r in sizes:
         table.add_row(
             f"{r['trading_days']} days",
+            f"{r['events_per_bar']}",
             f"{r['raw_rows_before']:,}",
             f"{r['full_refresh']['model_seconds']:.1f}",
             f"{r['incremental']['model_seconds']:.2f}",
@@ -202,8 +235,10 @@ def print_tables(result: dict[str, Any], console: Console) -> None:
             f"{r['ratio_wall']:.3f}",
         )
     console.print(table)
-    largest = sizes[-1]
-    per_model = Table(title=f"per model, {largest['trading_days']} days of history (seconds)")
+    largest = next(r for r in sizes if r is result["headline"])
+    per_model = Table(
+        title=f"per model, {largest['trading_days']} days x {largest['events_per_bar']} quotes per bar (seconds)"
+    )
     for column in ("model", "full refresh", "incremental", "nothing new", "ratio"):
         per_model.add_column(column, justify="left" if column == "model" else "right")
     for name, t in largest["per_model_seconds"].items():
@@ -220,19 +255,34 @@ def main() -> None:
     parser.add_argument(
         "--days",
         default="63,126,252",
-        help="comma-separated trading days of history before the extra day (the last one is the headline)",
+        help="comma-separated trading days of history before the extra day (the largest is the headline)",
+    )
+    parser.add_argument(
+        "--events-per-bar",
+        default="1,4",
+        help="comma-separated RAW quotes per symbol and minute (the largest is the headline; 4 = the REST "
+        "source's default 15 s poll)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs of each kind per size (one more day before each incremental)"
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", type=Path, default=RESULTS)
     opts = parser.parse_args()
     console = Console(width=150)
     sizes = sorted(int(d) for d in opts.days.split(","))
-    runs = [measure(opts.symbols, days, opts.seed, console) for days in sizes]
+    densities = sorted(int(d) for d in opts.events_per_bar.split(","))
+    runs = [
+        measure(opts.symbols, days, per_bar, opts.repeats, opts.seed, console)
+        for per_bar in densities
+        for days in sizes
+    ]
     headline = runs[-1]
     result = {
         "symbols": opts.symbols,
         "minutes_per_day": MINUTES,
         "headline_trading_days": headline["trading_days"],
+        "headline_events_per_bar": headline["events_per_bar"],
         "target_ratio": 0.1,
         "ratio_models": headline["ratio_models"],
         "ratio_wall": headline["ratio_wall"],
@@ -241,7 +291,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, fakesnow server",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    print_tables(result, console)
+    print_tables({**result, "headline": headline}, console)
     opts.output.parent.mkdir(parents=True, exist_ok=True)
     opts.output.write_text(json.dumps(result, indent=2) + "\n")
     console.print(f"wrote {opts.output}")
