@@ -23,7 +23,7 @@ report: setup ## Write the HTML report from the marts in SNOWFLAKE_* to .scratch
 	@$(VENV)/bin/stockwatch report --output $(SCRATCH)/report.html $(ARGS)
 
 .PHONY: bench-dbt
-bench-dbt: setup ## dbt bench: full refresh vs incremental after one more day (ARGS="--symbols 100 --days 63,126,252"); JSON in bench/results/dbt.json
+bench-dbt: setup ## dbt bench: full refresh vs incremental after one more day (ARGS="--days 63,126,252 --events-per-bar 1,4"); JSON in bench/results/dbt.json
 	@$(PY) bench/dbt_bench.py $(ARGS)
 
 test: dbt-lint

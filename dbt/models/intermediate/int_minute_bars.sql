@@ -3,6 +3,9 @@
         materialized='incremental',
         unique_key=['symbol', 'bar_minute'],
         incremental_strategy=incremental_strategy(),
+        incremental_predicates=[
+            'DBT_INTERNAL_DEST.bar_date in (select bar_date from ' ~ make_temp_relation(this) ~ ')'
+        ],
         on_schema_change=on_schema_change(),
     )
 }}
@@ -11,6 +14,7 @@
 -- a run rebuilds the event hours that received rows since the last one (macros/helpers.sql), so a
 -- run every few minutes re-reads the last hour or two, not the whole day so far. A bar depends only
 -- on its own minute's events, so rebuilt hours replace their bars exactly (delete+insert on the key).
+-- The delete of an incremental run reads only the rebuilt days of this table (incremental_predicates).
 -- depends_on: {{ source('raw', 'stock_prices') }}
 {%- if is_incremental() %}
     {%- set hours = changed_since_watermark(
