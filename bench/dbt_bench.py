@@ -200,8 +200,7 @@ def measure(symbols: int, days: int, per_bar: int, repeats: int, seed: int, cons
     }
 
 
-def print_tables(result: dict[str, Any], console: Console) -> None:
-    sizes = result["runs"]
+def print_tables(result: dict[str, Any], headline: dict[str, Any], console: Console) -> None:
     table = Table(
         title=f"dbt run, {result['symbols']} symbols x {MINUTES} one-minute bars per day: "
         "full refresh vs incremental after one more day"
@@ -220,7 +219,7 @@ def print_tables(result: dict[str, Any], console: Console) -> None:
         "ratio wall",
     ):
         table.add_column(column, justify="right")
-    for r in sizes:
+    for r in result["runs"]:
         table.add_row(
             f"{r['trading_days']} days",
             f"{r['events_per_bar']}",
@@ -235,13 +234,12 @@ def print_tables(result: dict[str, Any], console: Console) -> None:
             f"{r['ratio_wall']:.3f}",
         )
     console.print(table)
-    largest = next(r for r in sizes if r is result["headline"])
     per_model = Table(
-        title=f"per model, {largest['trading_days']} days x {largest['events_per_bar']} quotes per bar (seconds)"
+        title=f"per model, {headline['trading_days']} days x {headline['events_per_bar']} quotes per bar (seconds)"
     )
     for column in ("model", "full refresh", "incremental", "nothing new", "ratio"):
         per_model.add_column(column, justify="left" if column == "model" else "right")
-    for name, t in largest["per_model_seconds"].items():
+    for name, t in headline["per_model_seconds"].items():
         ratio = t["incremental"] / t["full"] if t["full"] else 0.0
         per_model.add_row(
             name, f"{t['full']:.2f}", f"{t['incremental']:.2f}", f"{t['nothing_new']:.2f}", f"{ratio:.2f}"
@@ -291,7 +289,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, fakesnow server",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    print_tables({**result, "headline": headline}, console)
+    print_tables(result, headline, console)
     opts.output.parent.mkdir(parents=True, exist_ok=True)
     opts.output.write_text(json.dumps(result, indent=2) + "\n")
     console.print(f"wrote {opts.output}")

@@ -54,11 +54,11 @@ def test_incremental_equals_full_refresh(
     incremental = snapshot(w.settings, w.settings.database)
     # The minute bars were rebuilt by hour: the late trade three weeks back rebuilds its own hour, not
     # its whole day (the live days were all loaded within `late_arrival_minutes` and are rebuilt whole).
-    executed = (w.target_path / "compiled/stockwatch/models/intermediate/int_minute_bars.sql").read_text()
+    compiled = (w.target_path / "compiled/stockwatch/models/intermediate/int_minute_bars.sql").read_text()
     for hour in (f"{LIVE_DAYS[-1]} 20:00:00", f"{WEEKS_BACK} 15:00:00", f"{NEXT_DAY} 14:00:00"):
-        assert f"'{hour}'::timestamp_ntz" in executed
+        assert f"'{hour}'::timestamp_ntz" in compiled
     for hour in (f"{WEEKS_BACK} 14:00:00", f"{WEEKS_BACK} 16:00:00"):
-        assert f"'{hour}'::timestamp_ntz" not in executed
+        assert f"'{hour}'::timestamp_ntz" not in compiled
     w.dbt("run", "--full-refresh")
     full = snapshot(w.settings, w.settings.database)
 

@@ -24,9 +24,10 @@
     {%- for hour in hours if hour[:10] not in dates %}{% do dates.append(hour[:10]) %}{% endfor %}
     {#- The date filter reaches RAW before the staging windows; the hour list is dropped when it grows
         long (a large backfill of late events): whole days are then rebuilt, as exact, with a short query. #}
+    {%- set max_hours = 1000 %}
     {%- set rebuild -%}
         event_date in {{ sql_literals(dates, 'date') }}
-        {%- if hours | length <= 1000 %} and event_hour in {{ sql_literals(hours, 'timestamp_ntz') }}{% endif %}
+        {%- if hours | length <= max_hours %} and event_hour in {{ sql_literals(hours, 'timestamp_ntz') }}{% endif %}
     {%- endset %}
 {%- endif %}
 with events as (
