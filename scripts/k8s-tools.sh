@@ -2,6 +2,7 @@
 # The Kubernetes tools the tests run for real: helm, kubectl, kube-apiserver, kube-controller-manager, etcd.
 #
 #   scripts/k8s-tools.sh [helm|kubectl|kube-apiserver|kube-controller-manager|etcd|all]   (default: all)
+#   scripts/k8s-tools.sh node    # kubelet, kubeadm, kube-scheduler, kube-proxy: the offline kind node image's
 #
 # Prints the folder holding the binaries ($STOCKWATCH_CACHE/k8s-<version>/bin). Idempotent: a binary whose
 # `.complete` marker exists is reused by reruns and by other clones. Each binary is taken from its official
@@ -153,6 +154,43 @@ get_k8s() {
   build_all
 }
 
+# ---------------------------------------------------------------- kubelet, kubeadm, kube-scheduler, kube-proxy
+# The node's binaries, for the kind node image built offline (scripts/kind/node-image.sh). One `go build` too.
+NODE_TOOLS=(kubelet kubeadm kube-scheduler kube-proxy)
+
+build_node() {
+  need_go
+  local minor="${K8S_VERSION#v1.}" out="$DIR/.build-node" started=$SECONDS tool
+  minor="${minor%%.*}"
+  local ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  log "building ${NODE_TOOLS[*]} $K8S_VERSION from source (Go module proxy)"
+  rm -rf "$out" && mkdir -p "$out"
+  (cd "$ROOT/tools/k8s" && CGO_ENABLED=0 go build -ldflags "$ldflags" -o "$out/" \
+    "${NODE_TOOLS[@]/#/k8s.io/kubernetes/cmd/}") >&2 || die "go build of the Kubernetes node tools failed"
+  for tool in "${NODE_TOOLS[@]}"; do mv "$out/$tool" "$BIN/$tool" && done_ "$tool" "$K8S_VERSION"; done
+  rm -rf "$out"
+  log "built in $((SECONDS - started))s"
+}
+
+get_node() {
+  local tool missing=()
+  for tool in "${NODE_TOOLS[@]}"; do
+    have "$tool" "$K8S_VERSION" && continue
+    if try_release && release_one "$tool"; then
+      log "$tool $K8S_VERSION from the release download"
+      done_ "$tool" "$K8S_VERSION"
+    else
+      missing+=("$tool")
+    fi
+  done
+  [ "${#missing[@]}" = 0 ] && return 0
+  [ "$FROM" = "release" ] && die "${missing[*]} $K8S_VERSION: release download failed (STOCKWATCH_K8S_FROM=release)"
+  build_node
+}
+
 # ---------------------------------------------------------------- dispatch
 main() {
   local what="${1:-all}"
@@ -161,11 +199,12 @@ main() {
   case "$what" in
     helm) get_helm ;;
     kubectl | kube-apiserver | kube-controller-manager | etcd) get_k8s "$what" ;;
+    node) get_node ;;
     all)
       get_helm
       for tool in "${K8S_TOOLS[@]}" etcd; do get_k8s "$tool"; done
       ;;
-    *) die "unknown tool '$what' (helm|kubectl|kube-apiserver|kube-controller-manager|etcd|all)" ;;
+    *) die "unknown tool '$what' (helm|kubectl|kube-apiserver|kube-controller-manager|etcd|all|node)" ;;
   esac
   echo "$BIN"
 }

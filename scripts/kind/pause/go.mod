@@ -1,0 +1,3 @@
+module stockwatch.dev/kind/pause
+
+go 1.21
