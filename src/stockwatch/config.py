@@ -7,10 +7,12 @@ to them). Secrets are `SecretStr`: they never appear in reprs, logs or metrics.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from stockwatch.logs import LibrdkafkaLog
 
 DEFAULT_SYMBOLS: tuple[str, ...] = (
     "AAPL", "GOOGL", "MSFT", "AMZN", "TSLA", "NVDA", "META", "NFLX", "UBER", "COIN",
@@ -22,8 +24,9 @@ INTERMEDIATE_SCHEMA = "INT_STOCKS"
 MARTS_SCHEMA = "MARTS_STOCKS"
 RAW_TABLE = "STOCK_PRICES"
 
-# librdkafka settings, as confluent-kafka types them.
-KafkaConfig = dict[str, str | int | float | bool]
+# librdkafka settings, as confluent-kafka takes them (values are scalars, or callbacks such as `error_cb`).
+# Any, because confluent-kafka's stubs type the AdminClient's config as scalars only.
+KafkaConfig = dict[str, Any]
 
 
 def parse_symbols(value: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -65,10 +68,19 @@ class KafkaSettings(BaseSettings):
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    # How long `produce` and `load` wait at start for the brokers to answer before they give up (exit 1).
+    startup_timeout_seconds: float = Field(15.0, gt=0)
 
-    def client_config(self) -> KafkaConfig:
-        """The librdkafka settings shared by producer, consumer and admin client."""
-        conf: KafkaConfig = {"bootstrap.servers": self.bootstrap_servers, "security.protocol": self.security_protocol}
+    def client_config(self, log: LibrdkafkaLog | None = None) -> KafkaConfig:
+        """The librdkafka settings shared by producer, consumer and admin client. librdkafka's own log lines and
+        client errors go to structlog (`stockwatch.logs.LibrdkafkaLog`; `log` to use a given one)."""
+        log = log or LibrdkafkaLog()
+        conf: KafkaConfig = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+            "logger": log,
+            "error_cb": log.error_cb,
+        }
         if self.sasl_mechanism:
             conf["sasl.mechanism"] = self.sasl_mechanism
         if self.sasl_username:
@@ -102,6 +114,16 @@ class SnowflakeSettings(BaseSettings):
     host: str | None = None
     port: int | None = None
     protocol: Literal["http", "https"] | None = None
+    # How long `load` and `warehouse init` wait at start for a login before they give up (exit 1).
+    startup_timeout_seconds: float = Field(30.0, gt=0)
+
+    @property
+    def address(self) -> str:
+        """Where the warehouse is, named by the settings that put it there (for messages)."""
+        if self.is_fakesnow or self.host:
+            host, port = self.host or "127.0.0.1", self.port or (8765 if self.is_fakesnow else 443)
+            return f"SNOWFLAKE_HOST/SNOWFLAKE_PORT={host}:{port}"
+        return f"SNOWFLAKE_ACCOUNT={self.account}"
 
     @property
     def is_fakesnow(self) -> bool:

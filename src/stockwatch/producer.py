@@ -3,7 +3,9 @@
 Delivery guarantees: idempotent producer (`enable.idempotence`, `acks=all`), so broker restarts and
 retries neither lose acknowledged events nor duplicate them in the log; every event is validated
 against the JSON Schema before it is sent; every send has a delivery callback that counts the outcome.
-`close()` flushes whatever is still queued (SIGTERM path).
+`close()` flushes whatever is still queued (SIGTERM path); what is still undelivered when its timeout ends is
+purged, counted as failed and reported (`PublishStats.undelivered`): the CLI then exits non-zero. librdkafka's
+own log lines go through structlog (`KafkaSettings.client_config`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class PublishStats:
     published: int = 0
     failed: int = 0
     invalid: int = 0
+    undelivered: int = 0  # of `failed`: still queued when the producer stopped (purged)
     by_symbol: dict[str, int] = field(default_factory=dict)
 
 
@@ -59,7 +62,8 @@ class Publisher:
         if err is not None:
             self.stats.failed += 1
             metrics.QUOTES_FAILED.labels("delivery_error").inc()
-            log.error("delivery failed", topic=msg.topic(), error=err.str())
+            if err.code() not in (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT):  # close() reports those
+                log.error("delivery failed", topic=msg.topic(), error=err.str())
             return
         symbol = (msg.key() or b"").decode()
         self.stats.published += 1
@@ -106,14 +110,22 @@ class Publisher:
         """Wait for outstanding deliveries; return how many are still queued."""
         return self._producer.flush(timeout)
 
-    def close(self, timeout: float = 30.0) -> None:
+    def close(self, timeout: float = 30.0) -> int:
+        """Flush for at most `timeout` seconds, then give up on what is left: purged, counted as failed. Returns
+        how many messages were left."""
         left = self.flush(timeout)
         if left:
-            log.error("messages not delivered at shutdown", remaining=left)
+            self._producer.purge(in_queue=True, in_flight=True)
+            self._producer.flush(0)  # serve the purged messages' delivery callbacks (counted as failed)
+            self.stats.undelivered += left
+            log.error("messages not delivered at shutdown", remaining=left, waited_seconds=timeout)
+        return left
 
 
-async def run(source_events: AsyncIterator[MarketEvent], publisher: Publisher, stop: asyncio.Event) -> PublishStats:
-    """Publish until the source ends or `stop` is set, then flush."""
+async def run(
+    source_events: AsyncIterator[MarketEvent], publisher: Publisher, stop: asyncio.Event, flush_timeout: float = 30.0
+) -> PublishStats:
+    """Publish until the source ends or `stop` is set, then flush (for at most `flush_timeout` seconds)."""
 
     async def pump() -> None:
         async for event in source_events:
@@ -136,7 +148,7 @@ async def run(source_events: AsyncIterator[MarketEvent], publisher: Publisher, s
             task.cancel()
         await asyncio.gather(pump_task, poller, stopper, return_exceptions=True)
         started = time.monotonic()
-        await asyncio.to_thread(publisher.close)
+        await asyncio.to_thread(publisher.close, flush_timeout)
         log.info("producer flushed", seconds=round(time.monotonic() - started, 3), **vars(publisher.stats))
     if not pump_task.cancelled() and (error := pump_task.exception()) is not None:
         raise error

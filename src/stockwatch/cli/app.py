@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import typer
+
+# The Snowflake connector's vendored `requests` warns at import that our urllib3/chardet are newer than it knows:
+# two lines of noise before every warehouse command's output (an error line included), nothing to act on.
+warnings.filterwarnings("ignore", message=r"urllib3 \(.*\) or chardet .* doesn't match a supported version")
 
 app = typer.Typer(
     name="stockwatch",

@@ -6,7 +6,7 @@ import asyncio
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -30,6 +30,25 @@ def _symbols(value: str | None) -> list[str]:
     return parse_symbols(value) if value else SymbolSettings().stocks
 
 
+def _fail(line: str) -> NoReturn:
+    """End the command with one line on stderr (never wrapped) and exit status 1."""
+    typer.echo(line, err=True)
+    raise typer.Exit(1)
+
+
+def _check(kafka: KafkaSettings | None = None, warehouse: SnowflakeSettings | None = None) -> None:
+    """Start-up checks (`stockwatch.preflight`): the first part that does not answer ends the command."""
+    from stockwatch import preflight
+
+    try:
+        if kafka is not None:
+            preflight.check_kafka(kafka)
+        if warehouse is not None:
+            preflight.check_warehouse(warehouse)
+    except preflight.UnreachableError as exc:
+        _fail(str(exc))
+
+
 def _stop_event_on_signals() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -47,15 +66,25 @@ def produce(
     tick_seconds: Annotated[float, typer.Option(help="Synthetic market: seconds between ticks")] = 1.0,
     seed: Annotated[int, typer.Option(help="Synthetic market: random seed")] = 42,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
+    shutdown_timeout: Annotated[
+        float,
+        typer.Option(envvar="STOCKWATCH_SHUTDOWN_TIMEOUT_SECONDS", help="Seconds to flush at stop; then give up"),
+    ] = 30.0,
     metrics_port: MetricsPort = 9100,
 ) -> None:
-    """Publish quotes (Finnhub REST or websocket, or the synthetic market) to Kafka until stopped (SIGTERM flushes)."""
+    """Publish quotes (Finnhub REST or websocket, or the synthetic market) to Kafka until stopped (SIGTERM flushes).
+
+    Exits 1 with one line when Kafka does not answer at start (KAFKA_STARTUP_TIMEOUT_SECONDS), when messages are
+    left undelivered, or when Finnhub rejects FINNHUB_API_KEY.
+    """
     from stockwatch import producer
-    from stockwatch.sources import make_source
+    from stockwatch.sources import FinnhubKeyRejectedError, make_source
 
     configure()
     if source not in ("auto", "synthetic", "finnhub-rest", "finnhub-ws"):
         raise typer.BadParameter(f"unknown source {source!r}", param_hint="--source")
+    kafka = KafkaSettings()
+    _check(kafka)
     metrics.serve(metrics_port, metrics.PRODUCER)
     src = make_source(
         source,  # type: ignore[arg-type]
@@ -65,19 +94,27 @@ def produce(
         tick_seconds=tick_seconds,
         seed=seed,
     )
-    publisher = producer.Publisher(KafkaSettings())
+    publisher = producer.Publisher(kafka)
 
-    async def main() -> None:
+    async def main() -> producer.PublishStats:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         if duration is not None:
             loop.call_later(duration, stop.set)
-        stats = await producer.run(src.events(), publisher, stop)
-        console.print(f"published {stats.published}, failed {stats.failed}, invalid {stats.invalid}")
+        return await producer.run(src.events(), publisher, stop, flush_timeout=shutdown_timeout)
 
-    asyncio.run(main())
+    try:
+        stats = asyncio.run(main())
+    except FinnhubKeyRejectedError as exc:
+        _fail(str(exc))  # what was published before is flushed (producer.run)
+    console.print(f"published {stats.published}, failed {stats.failed}, invalid {stats.invalid}")
+    if stats.failed:
+        _fail(
+            f"KAFKA_BOOTSTRAP_SERVERS={kafka.bootstrap_servers}: {stats.failed} messages not delivered"
+            f" ({stats.undelivered} still queued at shutdown, after {shutdown_timeout:g} s)"
+        )
 
 
 @app.command()
@@ -90,12 +127,17 @@ def load(
     flush_seconds: Annotated[float, typer.Option(help="--follow: seconds between warehouse commits at most")] = 2.0,
     metrics_port: MetricsPort = 9101,
 ) -> None:
-    """Load Kafka -> RAW (MERGE on event id; offsets committed after the warehouse commit)."""
+    """Load Kafka -> RAW (MERGE on event id; offsets committed after the warehouse commit).
+
+    Exits 1 with one line when Kafka or the warehouse does not answer at start (KAFKA_STARTUP_TIMEOUT_SECONDS,
+    SNOWFLAKE_STARTUP_TIMEOUT_SECONDS).
+    """
     from stockwatch.loader import load_batch, run_forever
 
     configure()
-    metrics.serve(metrics_port, metrics.LOADER)
     kafka, snowflake = KafkaSettings(), SnowflakeSettings()
+    _check(kafka, snowflake)
+    metrics.serve(metrics_port, metrics.LOADER)
     if follow:
         run_forever(kafka, snowflake, _stop_event_on_signals(), flush_seconds=flush_seconds, max_records=max_records)
         return
@@ -112,6 +154,7 @@ def warehouse_init() -> None:
     from stockwatch.warehouse import init_warehouse
 
     settings = SnowflakeSettings()
+    _check(warehouse=settings)
     for statement in init_warehouse(settings):
         console.print(statement.splitlines()[0])
 

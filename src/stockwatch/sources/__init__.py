@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from stockwatch.config import FinnhubSettings
-from stockwatch.sources.base import Source
+from stockwatch.sources.base import FinnhubKeyRejectedError, Source
 from stockwatch.sources.finnhub_rest import FinnhubRestSource
 from stockwatch.sources.finnhub_ws import FinnhubWebsocketSource
 from stockwatch.sources.synthetic import SyntheticMarket
@@ -32,4 +32,12 @@ def make_source(
     return SyntheticMarket(symbols, seed=seed, tick_seconds=tick_seconds)
 
 
-__all__ = ["FinnhubRestSource", "FinnhubWebsocketSource", "Source", "SourceName", "SyntheticMarket", "make_source"]
+__all__ = [
+    "FinnhubKeyRejectedError",
+    "FinnhubRestSource",
+    "FinnhubWebsocketSource",
+    "Source",
+    "SourceName",
+    "SyntheticMarket",
+    "make_source",
+]
