@@ -35,8 +35,9 @@ rootfs() {
         --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
         --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
         --dpkgopt='path-exclude=/usr/share/info/*' --include="$packages" "$@" \
-        "$DEBIAN_SUITE" "$tar.tmp" "$DEBIAN_MIRROR" >&2 || die "mmdebstrap $name failed"
-      mv "$tar.tmp" "$tar"
+        "$DEBIAN_SUITE" "$ROOTFS_DIR/.partial-$name-$key.tar" "$DEBIAN_MIRROR" </dev/null >&2 \
+        || die "mmdebstrap $name failed"
+      mv "$ROOTFS_DIR/.partial-$name-$key.tar" "$tar" # mmdebstrap picks the format by the .tar suffix
     fi
     docker import --message "mmdebstrap $DEBIAN_SUITE: $packages" "$tar" "$ref" >/dev/null
   fi
