@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -86,12 +87,23 @@ class MarketEvent(BaseModel):
         return self.symbol.encode()
 
 
-class InvalidEventError(ValueError):
-    """A message that is not a valid version-1 event; `reason` says why (it goes to the DLQ header)."""
+class InvalidReason(StrEnum):
+    """Why a message is not a valid event: a fixed vocabulary (a metric label and a DLQ header)."""
 
-    def __init__(self, reason: str) -> None:
+    EMPTY = "empty"
+    NOT_JSON = "not_json"
+    NOT_OBJECT = "not_object"
+    SCHEMA = "schema"
+
+
+class InvalidEventError(ValueError):
+    """A message that is not a valid version-1 event; `kind` is the class, `reason` the readable why
+    (both go to the DLQ headers)."""
+
+    def __init__(self, reason: str, kind: InvalidReason = InvalidReason.SCHEMA) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
 
 
 def validate_doc(doc: dict[str, Any]) -> dict[str, Any]:
@@ -106,13 +118,13 @@ def validate_doc(doc: dict[str, Any]) -> dict[str, Any]:
 def validate_payload(payload: bytes | None) -> dict[str, Any]:
     """Parse and validate one Kafka message value; raise `InvalidEventError` with a readable reason."""
     if payload is None:
-        raise InvalidEventError("empty message (tombstone)")
+        raise InvalidEventError("empty message (tombstone)", InvalidReason.EMPTY)
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        raise InvalidEventError(f"not JSON: {exc}") from None
+        raise InvalidEventError(f"not JSON: {exc}", InvalidReason.NOT_JSON) from None
     if not isinstance(doc, dict):
-        raise InvalidEventError(f"not a JSON object but {type(doc).__name__}")
+        raise InvalidEventError(f"not a JSON object but {type(doc).__name__}", InvalidReason.NOT_OBJECT)
     return validate_doc(doc)
 
 

@@ -76,8 +76,14 @@ CONSUMER_LAG = Gauge(
 )
 DLQ_MESSAGES = Counter(
     "stockwatch_loader_dlq_messages_total",
-    "Messages sent to the dead-letter topic, by class (not_json, schema).",
+    "Dead letters committed to the dead-letter topic, by class (empty, not_json, not_object, schema).",
     ["reason_class"],
+    registry=LOADER,
+)
+DEAD_LETTER_FAILURES = Counter(
+    "stockwatch_loader_dead_letter_failures_total",
+    "Dead letters the dead-letter topic did not take (their batch is replayed), by Kafka error name.",
+    ["error"],
     registry=LOADER,
 )
 LAST_SUCCESS = Gauge(

@@ -1,16 +1,18 @@
 """The loader: Kafka `stock_prices` -> Snowflake `RAW_STOCKS.STOCK_PRICES`, exactly once per event.
 
-A batch runs five typed steps (each module documents its contract):
-`batch.poll_batch` -> `validate.split` -> `dead_letter.DeadLetterQueue.send` -> `write.WarehouseWriter.write`
--> `commit.commit_offsets`. Offsets move only after both the dead letters are acknowledged and the
-warehouse transaction has committed; the warehouse write is a MERGE on EVENT_ID, so a crash anywhere
-replays the batch into nothing new. `load_batch` runs one batch (the Airflow task); `run_forever`
-runs batches back to back (streaming mode).
+A batch runs typed steps (each module documents its contract): `batch.poll_batch` -> `validate.split`
+-> `write.WarehouseWriter.write` -> `commit.commit_offsets`, or, when the batch has invalid messages,
+`dead_letter.DeadLetterQueue.send` (the dead letters and the offset commit in one Kafka transaction).
+Offsets move only after the warehouse transaction has committed, and together with the batch's dead
+letters; the warehouse write is a MERGE on EVENT_ID and an aborted dead-letter transaction leaves nothing,
+so a crash anywhere replays the batch into nothing new: every message is loaded or dead-lettered, once.
+`load_batch` runs one batch (the Airflow task); `run_forever` runs batches back to back (streaming mode).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -24,15 +26,17 @@ from confluent_kafka import Consumer
 from stockwatch import metrics
 from stockwatch.config import KafkaSettings, SnowflakeSettings
 from stockwatch.loader.batch import consumer_lag, poll_batch
-from stockwatch.loader.commit import commit_offsets
+from stockwatch.loader.commit import batch_offsets, commit_offsets
 from stockwatch.loader.dead_letter import DeadLetterQueue
-from stockwatch.loader.validate import DeadLetter, split
+from stockwatch.loader.validate import split
 from stockwatch.loader.write import WarehouseWriter
 
 log = structlog.get_logger(__name__)
 
-# Test-only fault point: with STOCKWATCH_FAULT_INJECT=after_warehouse_commit a batch raises after the
-# warehouse commit and before the offset commit — the window the seed's loader lost data in.
+# Test-only fault points (STOCKWATCH_FAULT_INJECT): `after_warehouse_commit` raises after the warehouse commit
+# and before the offset commit (the window the seed's loader lost data in); `after_dead_letters` raises, and
+# `kill_after_dead_letters` SIGKILLs the process, once the broker has acknowledged the dead letters and before
+# their transaction (with the offsets) commits.
 FAULT_ENV = "STOCKWATCH_FAULT_INJECT"
 
 
@@ -53,11 +57,27 @@ class BatchResult:
     messages: int = 0
 
 
+def _fault(point: str) -> None:
+    if os.environ.get(FAULT_ENV) != point:
+        return
+    if point.startswith("kill_"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise InjectedFaultError(f"injected fault: {point}")
+
+
+def _dead_letters_acknowledged() -> None:
+    _fault("after_dead_letters")
+    _fault("kill_after_dead_letters")
+
+
 class Loader:
     """A consumer in the loader's group, a warehouse session and a dead-letter producer."""
 
     def __init__(self, kafka: KafkaSettings, snowflake: SnowflakeSettings, workdir: Path | None = None) -> None:
         self.kafka = kafka
+        # First: its init fences a crashed predecessor's open dead-letter transaction, which would otherwise
+        # hold this consumer's committed offsets (UNSTABLE_OFFSET_COMMIT) until the transaction timeout.
+        self.dlq = DeadLetterQueue(kafka)
         self.consumer = Consumer(
             {
                 **kafka.client_config(),
@@ -70,30 +90,32 @@ class Loader:
             }
         )
         self.consumer.subscribe([kafka.topic])
-        self.dlq = DeadLetterQueue(kafka)
         self.writer = WarehouseWriter(snowflake, workdir)
 
     def run_batch(self, max_records: int, max_seconds: float, until_caught_up: bool) -> BatchResult:
         started = time.monotonic()
         try:
             polled = poll_batch(self.consumer, max_records, max_seconds, until_caught_up)
-            rows, dead = split(polled.messages)
-            self.dlq.send(dead)
+            rows, invalid = split(polled.messages)
             new_rows = self.writer.write(rows)
-            if os.environ.get(FAULT_ENV) == "after_warehouse_commit" and polled.messages:
-                raise InjectedFaultError("injected fault between the warehouse commit and the offset commit")
-            commit_offsets(self.consumer, polled.messages)
+            if polled.messages:
+                _fault("after_warehouse_commit")
+            offsets = batch_offsets(polled.messages)
+            if invalid:
+                self.dlq.send(invalid, offsets, self.consumer, before_commit=_dead_letters_acknowledged)
+            else:
+                commit_offsets(self.consumer, offsets)
         except Exception:
             metrics.BATCHES.labels("failed").inc()
             raise
         duration = time.monotonic() - started
         max_event_time = max((datetime.fromisoformat(r[13]).replace(tzinfo=UTC) for r in rows), default=None)
         lag = consumer_lag(self.consumer)
-        self._record(new_rows, dead, lag, max_event_time, duration)
+        self._record(new_rows, lag, max_event_time, duration)
         return BatchResult(
             rows_loaded=sum(new_rows.values()),
             rows_by_symbol=new_rows,
-            dlq_count=len(dead),
+            dlq_count=len(invalid),
             consumer_lag=lag,
             max_event_time=max_event_time,
             duration_seconds=duration,
@@ -101,17 +123,14 @@ class Loader:
         )
 
     @staticmethod
-    def _record(
-        new_rows: dict[str, int], dead: list[DeadLetter], lag: int, max_event_time: datetime | None, duration: float
-    ) -> None:
+    def _record(new_rows: dict[str, int], lag: int, max_event_time: datetime | None, duration: float) -> None:
+        """The batch's metrics (the dead letters are counted when their transaction commits: `dead_letter`)."""
         metrics.BATCHES.labels("ok").inc()
         metrics.BATCH_DURATION.observe(duration)
         metrics.CONSUMER_LAG.set(lag)
         metrics.LAST_SUCCESS.set(time.time())
         for symbol, count in new_rows.items():
             metrics.ROWS_LOADED.labels(symbol).inc(count)
-        for letter in dead:
-            metrics.DLQ_MESSAGES.labels(letter.reason_class).inc()
         if max_event_time is not None:
             metrics.FRESHNESS.set((datetime.now(UTC) - max_event_time).total_seconds())
 
@@ -119,7 +138,10 @@ class Loader:
         try:
             self.consumer.close()
         finally:
-            self.writer.close()
+            try:
+                self.writer.close()
+            finally:
+                self.dlq.close()
 
 
 def load_batch(

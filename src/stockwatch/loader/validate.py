@@ -1,7 +1,8 @@
 """Step 2 — validate: split a batch into RAW rows and dead letters.
 
 Contract: every message ends in exactly one of the two lists. A row is a tuple in
-`warehouse.RAW_COLUMN_NAMES` order; a dead letter keeps the original bytes and a reason.
+`warehouse.RAW_COLUMN_NAMES` order; an `InvalidMessage` keeps the original message, a typed reason
+(`events.InvalidReason`, raised where the check failed, never parsed back from text) and a readable detail.
 """
 
 from __future__ import annotations
@@ -13,26 +14,19 @@ from typing import Any
 
 from confluent_kafka import Message
 
-from stockwatch.events import InvalidEventError, parse_time, validate_payload
+from stockwatch.events import InvalidEventError, InvalidReason, parse_time, validate_payload
 
 Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
-class DeadLetter:
-    message: Message
-    reason: str
+class InvalidMessage:
+    """A message that is not a valid event: `reason` is its class (a bounded vocabulary, the metric label),
+    `detail` the readable why (the DLQ header)."""
 
-    @property
-    def reason_class(self) -> str:
-        """A bounded label for metrics: not_json, not_object, schema, empty."""
-        if self.reason.startswith("not JSON"):
-            return "not_json"
-        if self.reason.startswith("schema"):
-            return "schema"
-        if self.reason.startswith("empty"):
-            return "empty"
-        return "not_object"
+    message: Message
+    reason: InvalidReason
+    detail: str
 
 
 def _ts(value: str) -> str:
@@ -65,13 +59,13 @@ def to_row(doc: dict[str, Any], msg: Message, loaded_at: str) -> Row:
     )
 
 
-def split(messages: list[Message]) -> tuple[list[Row], list[DeadLetter]]:
+def split(messages: list[Message]) -> tuple[list[Row], list[InvalidMessage]]:
     loaded_at = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     rows: list[Row] = []
-    dead: list[DeadLetter] = []
+    invalid: list[InvalidMessage] = []
     for msg in messages:
         try:
             rows.append(to_row(validate_payload(msg.value()), msg, loaded_at))
         except InvalidEventError as exc:
-            dead.append(DeadLetter(msg, exc.reason))
-    return rows, dead
+            invalid.append(InvalidMessage(msg, exc.kind, exc.reason))
+    return rows, invalid
