@@ -3,8 +3,9 @@
 The binaries come from `scripts/k8s-tools.sh` (release downloads or a build through the Go module proxy, cached in
 $STOCKWATCH_CACHE), or from the folder in $STOCKWATCH_K8S_BIN. The API server listens on 127.0.0.1 with a
 self-signed certificate, authenticates an admin (group `system:masters`) by a static token, authorizes with RBAC,
-runs the default admission plugins, and serves the real Strimzi and prometheus-operator CRDs from `../shared/crds`
-plus our own from `charts/stockwatch-crds/templates`, so custom resources are checked by their real schemas.
+runs the default admission plugins, and serves the real Strimzi and prometheus-operator CRDs (pinned in
+`tools/upstream/upstream.lock.toml`, got by `stockwatch.testing.upstream`: cache, official download, or the `../shared`
+mirror) plus our own from `charts/stockwatch-crds/templates`, so custom resources are checked by their real schemas.
 
 Fixtures (loaded with `-p stockwatch.testing.k8s`): `kube_apiserver` (session), `kube_controller_manager` (session,
 started only when a test asks for it: garbage collection, namespace deletion, Deployments -> ReplicaSets), and
@@ -33,14 +34,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from stockwatch.local.process import ManagedProcess, free_port
+from stockwatch.testing.upstream import resolve
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CHART_CRDS = REPO_ROOT / "charts" / "stockwatch-crds" / "templates"
-CRD_RELEASES = (
-    "Strimzi 1.2.0 CRDs (kafka.strimzi.io/v1): https://github.com/strimzi/strimzi-kafka-operator/releases/tag/1.2.0",
-    "prometheus-operator 0.93.1 CRDs (PodMonitor, ServiceMonitor, PrometheusRule): "
-    "https://github.com/prometheus-operator/prometheus-operator/releases/tag/v0.93.1",
-)
+# The real CRDs of the operators our charts drive (names in tools/upstream/upstream.lock.toml).
+UPSTREAM_CRDS = ("prometheus-operator-crds", "strimzi-crds")
 ADMIN_USER = "stockwatch-admin"
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
 LOCALHOST = "127.0.0.1"
@@ -73,20 +72,11 @@ def k8s_tool(name: str) -> Path:
     return path
 
 
-def shared_crd_dir() -> Path:
-    """`../shared/crds` beside the repo (or $STOCKWATCH_SHARED_CRDS); fails naming the releases when absent."""
-    path = Path(os.environ.get("STOCKWATCH_SHARED_CRDS", REPO_ROOT.parent / "shared" / "crds"))
-    if not any(path.rglob("*.yaml")):
-        releases = "\n  ".join(CRD_RELEASES)
-        raise RuntimeError(
-            f"no CRD YAML under {path}; put the real CRDs there (or set STOCKWATCH_SHARED_CRDS):\n  {releases}"
-        )
-    return path
-
-
 def default_crd_files() -> list[Path]:
-    """Every YAML under the shared CRDs, then our own chart's CRDs when present."""
-    return sorted(shared_crd_dir().rglob("*.yaml")) + sorted(CHART_CRDS.glob("*.yaml"))
+    """The pinned upstream CRDs (fails naming the official URL and the mirror when neither is there), then our
+    own chart's CRDs."""
+    upstream = [path for name in UPSTREAM_CRDS for path in sorted(resolve(name).glob("*.yaml"))]
+    return upstream + sorted(CHART_CRDS.glob("*.yaml"))
 
 
 def _get_ok(url: str, *, verify: ssl.SSLContext | bool, token: str | None = None) -> bool:
@@ -330,7 +320,7 @@ def _namespace_name(test_name: str) -> str:
 @pytest.fixture(scope="session")
 def kube_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeAPIServer]:
     """A real kube-apiserver + etcd for the whole session, with the Strimzi, prometheus-operator and our CRDs."""
-    crds = default_crd_files()  # before starting anything: fails at once when ../shared/crds is missing
+    crds = default_crd_files()  # before starting anything: fails at once when the CRDs cannot be had
     server = KubeAPIServer(tmp_path_factory.mktemp("k8s"))
     try:
         server.start()
