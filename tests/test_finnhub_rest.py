@@ -24,11 +24,7 @@ def _fresh_budgets() -> None:
 
 
 def fetch_one(source: FinnhubRestSource, symbol: str) -> MarketEvent | None:
-    async def go() -> MarketEvent | None:
-        async with source._client() as client:
-            return await source.fetch(client, symbol)
-
-    return asyncio.run(go())
+    return asyncio.run(source.fetch_one(symbol))
 
 
 async def collect(events: AsyncIterator[MarketEvent]) -> list[MarketEvent]:
@@ -85,13 +81,6 @@ def test_slow_answer_times_out_and_is_retried(finnhub: FinnhubServer, finnhub_se
     assert len(finnhub.calls_for("AAPL")) == 2
 
 
-def test_malformed_json_is_a_counted_failure(finnhub: FinnhubServer, finnhub_settings: FinnhubSettings) -> None:
-    finnhub.plan("AAPL", "malformed")
-    before = sample("stockwatch_quotes_failed_total", reason="fetch_error")
-    assert fetch_one(FinnhubRestSource(["AAPL"], finnhub_settings), "AAPL") is None
-    assert sample("stockwatch_quotes_failed_total", reason="fetch_error") == before + 1
-
-
 def test_429_honours_retry_after_then_succeeds(finnhub: FinnhubServer, finnhub_settings: FinnhubSettings) -> None:
     finnhub.plan("AAPL", ("429", 1.0))
     before = sample("stockwatch_api_rate_limited_total")
@@ -103,15 +92,7 @@ def test_429_honours_retry_after_then_succeeds(finnhub: FinnhubServer, finnhub_s
     assert sample("stockwatch_api_rate_limited_total") == before + 1
 
 
-def test_wrong_token_fails_without_retrying_or_leaking_it(finnhub: FinnhubServer) -> None:
-    secret = "sk-very-secret-token"
-    settings = FinnhubSettings(api_key=secret, base_url=finnhub.base_url, timeout_seconds=1.0)
-    with capture_logs() as logs:
-        assert fetch_one(FinnhubRestSource(["AAPL"], settings), "AAPL") is None
-    assert finnhub.calls_for("AAPL") == []  # refused at the door: 401 before any quote
-    assert logs, "the failure is logged"
-    assert secret not in repr(logs)
-    assert secret not in repr(settings)
+# Malformed answers and a refused key: tests/test_finnhub_auth.py.
 
 
 def test_client_budget_caps_calls_per_second(finnhub: FinnhubServer, finnhub_settings: FinnhubSettings) -> None:

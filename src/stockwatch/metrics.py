@@ -28,7 +28,7 @@ QUOTES_PUBLISHED = Counter(
 )
 QUOTES_FAILED = Counter(
     "stockwatch_quotes_failed_total",
-    "Events not published, by reason (fetch_error, invalid, delivery_error, queue_full).",
+    "Events not published, by reason (fetch_error, malformed, invalid, delivery_error, queue_full).",
     ["reason"],
     registry=PRODUCER,
 )
@@ -82,8 +82,7 @@ DLQ_MESSAGES = Counter(
 )
 DEAD_LETTER_FAILURES = Counter(
     "stockwatch_loader_dead_letter_failures_total",
-    "Dead letters the dead-letter topic did not take (their batch is replayed), by Kafka error name.",
-    ["error"],
+    "Dead letters whose transaction failed (nothing of it is in the DLQ; the batch is replayed).",
     registry=LOADER,
 )
 LAST_SUCCESS = Gauge(

@@ -4,6 +4,10 @@ Protocol-level pings are answered by `websockets`; Finnhub's `{"type":"ping"}` m
 liveness. A dropped socket is a gap (trades may have been missed): counted, then the client
 reconnects with exponential backoff and jitter and subscribes again. The token is part of the URL
 (Finnhub's protocol), so the URL is never logged.
+
+A handshake refused with HTTP 401 (the key) is tried once more after the usual backoff; two in a row are fatal
+(`FinnhubKeyRejectedError`, naming FINNHUB_API_KEY, never the key). Messages that are not JSON and trades
+without their fields are counted as `malformed` (`stockwatch_quotes_failed_total`), not as network errors.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from typing import Any
 import structlog
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 
 from stockwatch import metrics
 from stockwatch.config import FinnhubSettings
 from stockwatch.events import MarketEvent, event_id
+from stockwatch.sources.base import FinnhubKeyRejectedError
 
 log = structlog.get_logger(__name__)
 
@@ -46,9 +52,13 @@ class FinnhubWebsocketSource:
         self.gaps = 0
 
     @property
-    def _url(self) -> str:
+    def _key(self) -> str:
         assert self.settings.api_key is not None
-        return f"{self.settings.ws_url}?token={self.settings.api_key.get_secret_value()}"
+        return self.settings.api_key.get_secret_value()
+
+    @property
+    def _url(self) -> str:
+        return f"{self.settings.ws_url}?token={self._key}"
 
     def to_events(self, message: dict[str, Any]) -> list[MarketEvent]:
         """The trades of one `{"type":"trade","data":[...]}` message (malformed items counted, skipped)."""
@@ -74,7 +84,7 @@ class FinnhubWebsocketSource:
                 )
                 metrics.QUOTES_FETCHED.labels(self.name, symbol).inc()
             except (KeyError, TypeError, ValueError) as exc:
-                metrics.QUOTES_FAILED.labels("invalid").inc()
+                metrics.QUOTES_FAILED.labels("malformed").inc()
                 log.warning("malformed trade skipped", error=str(exc))
         return events
 
@@ -85,7 +95,7 @@ class FinnhubWebsocketSource:
             try:
                 message = json.loads(raw)
             except json.JSONDecodeError:
-                metrics.QUOTES_FAILED.labels("invalid").inc()
+                metrics.QUOTES_FAILED.labels("malformed").inc()
                 log.warning("malformed websocket message skipped")
                 continue
             kind = message.get("type") if isinstance(message, dict) else None
@@ -97,13 +107,26 @@ class FinnhubWebsocketSource:
 
     async def events(self) -> AsyncIterator[MarketEvent]:
         attempt = 0
+        refused = 0  # handshakes refused with 401 in a row
         while True:
             try:
                 async with connect(self._url, open_timeout=self.settings.timeout_seconds, ping_interval=20) as ws:
                     log.info("websocket connected", symbols=len(self.symbols))
-                    attempt = 0
+                    attempt = refused = 0
                     async for event in self._session(ws):
                         yield event
+            except InvalidStatus as exc:
+                if exc.response.status_code != 401:
+                    log.warning("websocket handshake refused", status=exc.response.status_code)
+                else:
+                    refused += 1
+                    reason = exc.response.body.decode(errors="replace")[:200] if exc.response.body else ""
+                    reason = reason.replace(self._key, "***")  # should a proxy ever echo it
+                    if refused >= 2:
+                        raise FinnhubKeyRejectedError(
+                            f"websocket handshake answered HTTP 401 {reason!r} twice in a row"
+                        ) from None
+                    log.warning("Finnhub refused the key (HTTP 401); trying once more")
             except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
                 log.warning("websocket dropped", error=type(exc).__name__)
             # The server closed (or we lost) the connection: anything traded meanwhile may be missed.

@@ -1,6 +1,7 @@
 """A local server that speaks Finnhub's API (REST `/quote` and websocket trades), for tests and benches.
 
-It behaves as `../shared/docs/finnhub-api.md` describes: token in header or query (401 otherwise),
+It behaves as `../shared/docs/finnhub-api.md` describes: token in header or query (401 otherwise, the
+websocket handshake included),
 all-zero quotes for unknown symbols, 429 with Retry-After over a per-key rate limit, and a websocket
 that answers subscribe messages with trades, sends `{"type":"ping"}` and can drop its clients.
 Tests script misbehaviour per symbol with `plan(symbol, *behaviours)`.
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
 
@@ -38,6 +40,7 @@ class FinnhubServer:
     calls: list[Call] = field(default_factory=list)
     subscriptions: list[str] = field(default_factory=list)
     ws_connections: int = 0
+    ws_refused: int = 0  # handshakes refused with 401
 
     def __post_init__(self) -> None:
         self._plans: dict[str, deque[str | tuple[str, float]]] = {}
@@ -49,7 +52,8 @@ class FinnhubServer:
 
     # -- scripting --------------------------------------------------------------------------------
     def plan(self, symbol: str, *behaviours: str | tuple[str, float]) -> None:
-        """Queue answers for `symbol`: "ok", "zero", "500", "malformed", ("429", retry_after), ("slow", s)."""
+        """Queue answers for `symbol`: "ok", "zero", "500", "401" (a refusal of the right token), "malformed"
+        (not JSON), "missing_fields" (a JSON object without `c`/`t`), ("429", retry_after), ("slow", s)."""
         with self._lock:
             self._plans.setdefault(symbol, deque()).extend(behaviours)
 
@@ -86,7 +90,7 @@ class FinnhubServer:
                 else:
                     self._window.append(now)
         kind, arg = behaviour if isinstance(behaviour, tuple) else (behaviour, 0.0)
-        status = {"429": 429, "500": 500}.get(kind, 200)
+        status = {"429": 429, "500": 500, "401": 401}.get(kind, 200)
         with self._lock:  # recorded on arrival, so a slow answer still in progress is already counted
             self.calls.append(Call(now, symbol, status))
         if kind == "429":
@@ -95,8 +99,12 @@ class FinnhubServer:
             return 429, headers, body
         if kind == "500":
             return 500, {}, b'{"error":"internal"}'
+        if kind == "401":
+            return 401, {}, b'{"error":"Invalid API key"}'
         if kind == "malformed":
             return 200, {}, b'{"c": 12.5, "t": '
+        if kind == "missing_fields":
+            return 200, {}, b'{"d": 0.5, "dp": 0.4}'
         if kind == "slow":
             time.sleep(arg)
         if kind == "zero":
@@ -128,23 +136,31 @@ class FinnhubServer:
                 url = urlparse(self.path)
                 query = parse_qs(url.query)
                 token = self.headers.get("X-Finnhub-Token") or (query.get("token") or [""])[0]
+                symbol = (query.get("symbol") or [""])[0]
                 if token != server.token:
+                    with server._lock:
+                        server.calls.append(Call(time.monotonic(), symbol, 401))
                     self._send(401, {}, b'{"error":"Invalid API key"}')
                     return
                 if url.path != "/api/v1/quote":
                     self._send(404, {}, b'{"error":"not found"}')
                     return
-                symbol = (query.get("symbol") or [""])[0]
                 self._send(*server._answer(symbol))
 
         return Handler
 
     # -- websocket --------------------------------------------------------------------------------
+    def _ws_authorise(self, conn: ServerConnection, request: Request) -> Response | None:
+        """A wrong token is refused at the handshake with HTTP 401, as the REST API refuses it."""
+        if (parse_qs(urlparse(request.path).query).get("token") or [""])[0] == self.token:
+            return None
+        with self._lock:
+            self.ws_refused += 1
+        response = conn.respond(401, '{"error":"Invalid API key"}\n')
+        response.headers["Content-Type"] = "application/json"
+        return response
+
     def _ws_handler(self, conn: ServerConnection) -> None:
-        query = parse_qs(urlparse(conn.request.path if conn.request else "").query)
-        if (query.get("token") or [""])[0] != self.token:
-            conn.close(1008, "Invalid API key")
-            return
         with self._lock:
             self.ws_connections += 1
             self._clients.append(conn)
@@ -207,7 +223,7 @@ class FinnhubServer:
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._http.daemon_threads = True
         threading.Thread(target=self._http.serve_forever, daemon=True).start()
-        self._ws = serve(self._ws_handler, "127.0.0.1", 0)
+        self._ws = serve(self._ws_handler, "127.0.0.1", 0, process_request=self._ws_authorise)
         threading.Thread(target=self._ws.serve_forever, daemon=True).start()
         return self
 
