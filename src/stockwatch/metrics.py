@@ -82,7 +82,8 @@ DLQ_MESSAGES = Counter(
 )
 DEAD_LETTER_FAILURES = Counter(
     "stockwatch_loader_dead_letter_failures_total",
-    "Dead letters whose transaction failed (nothing of it is in the DLQ; the batch is replayed).",
+    "Dead letters the dead-letter topic did not take (their batch is replayed), by Kafka error name.",
+    ["error"],
     registry=LOADER,
 )
 LAST_SUCCESS = Gauge(
