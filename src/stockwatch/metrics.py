@@ -82,8 +82,7 @@ DLQ_MESSAGES = Counter(
 )
 DEAD_LETTER_FAILURES = Counter(
     "stockwatch_loader_dead_letter_failures_total",
-    "Dead letters the dead-letter topic did not take (their batch is replayed), by Kafka error name.",
-    ["error"],
+    "Dead letters whose transaction failed (nothing of it is in the DLQ; the batch is replayed).",
     registry=LOADER,
 )
 LAST_SUCCESS = Gauge(
