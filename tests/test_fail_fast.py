@@ -10,15 +10,18 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, Producer
+from structlog.testing import capture_logs
 
 from stockwatch.config import KafkaSettings, SnowflakeSettings
 from stockwatch.local.kafka import LocalKafka
 from stockwatch.local.process import wait_for
+from stockwatch.logs import LibrdkafkaLog
 from stockwatch.topics import ensure_topics
 
 STARTUP_TIMEOUT = 2  # seconds: KAFKA_/SNOWFLAKE_STARTUP_TIMEOUT_SECONDS for these runs
@@ -75,6 +78,28 @@ def test_kafka_unreachable_at_start_is_one_line_and_exit_1(
         rf"Connection refused; no answer within {STARTUP_TIMEOUT} s\)",
         line,
     ), line
+
+
+def test_librdkafka_lines_are_structlog_lines_written_once_per_window(closed_port: int) -> None:
+    log = LibrdkafkaLog(repeat_seconds=2.0)
+    producer = Producer(KafkaSettings(bootstrap_servers=f"127.0.0.1:{closed_port}").client_config(log))
+    started = time.monotonic()
+    with capture_logs() as logs:
+
+        def repeated() -> bool:  # librdkafka retries the connection while messages wait, logging each failure
+            producer.produce("quotes", b"{}")
+            producer.poll(0.1)  # serves the log lines and error callbacks
+            return any(entry.get("facility") == "FAIL" and entry.get("repeated") for entry in logs)
+
+        wait_for(repeated, 60, "a held-back repeat of the connection failure")
+        producer.purge()
+        producer.flush(0)
+    elapsed = time.monotonic() - started
+    failures = [entry for entry in logs if entry.get("facility") == "FAIL"]
+    assert {entry["log_level"] for entry in failures} == {"warning"}
+    assert all("Connection refused" in entry["event"] for entry in failures)
+    assert failures[0]["client"].startswith("rdkafka#producer") and "repeated" not in failures[0]
+    assert 2 <= len(failures) <= elapsed / 2.0 + 1  # at most one line per 2 s window, the repeats counted
 
 
 def test_unresolvable_broker_names_the_lookup_failure() -> None:
