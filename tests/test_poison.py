@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from stockwatch import metrics
 from stockwatch.config import KafkaSettings, SnowflakeSettings
 from stockwatch.loader import FAULT_ENV, InjectedFaultError, load_batch
+from stockwatch.loader.dead_letter import fit
 from stockwatch.local.process import wait_for
 from stockwatch.producer import Publisher
 from stockwatch.sources.synthetic import SyntheticMarket
@@ -224,3 +225,10 @@ def test_a_refused_dead_letter_is_counted_and_loses_nothing(
     result = load_batch(kafka, snowflake_settings)
     assert result.messages == good + 1 and result.dlq_count == 1
     assert len(read_dlq(kafka)) == 1
+
+
+def test_fit_keeps_what_fits_and_cuts_key_and_value_to_the_room() -> None:
+    assert fit(b"AAPL", b"v" * 10, 14) == (b"AAPL", b"v" * 10)
+    assert fit(b"k" * 100, b"v" * 100, 60) == (b"k" * 30, b"v" * 30)  # the key gets at most half
+    assert fit(b"AAPL", b"v" * 100, 60) == (b"AAPL", b"v" * 56)
+    assert fit(None, None, 0) == (None, None)

@@ -6,16 +6,18 @@ Contract — every bad offset is in the DLQ once, across errors, crashes, restar
   group's offsets for the whole batch are written in ONE Kafka transaction (`send_offsets_to_transaction`
   with the consumer's group metadata, KIP-447): both are committed or neither is. An error before the commit
   aborts the transaction here; a process that dies leaves it open until the next producer with the same
-  transactional.id fences it (a restarted container: same host name and pid) or the broker's transaction
-  timeout (`TRANSACTION_TIMEOUT_MS`) aborts it. Aborted dead letters are never visible, the offsets did not
-  move, and the replay dead-letters the same offsets again in a new transaction. So the DLQ holds each bad
+  transactional.id fences it (a restarted container: same host name and pid) or the broker aborts it once
+  it is older than `TRANSACTION_TIMEOUT_MS` (checked every
+  `transaction.abort.timed.out.transaction.cleanup.interval.ms`, 10 s by default: 10-20 s in all). Aborted
+  dead letters are never visible, the offsets did not move, and the replay dead-letters the same offsets
+  again in a new transaction. So the DLQ holds each bad
   offset exactly once **for readers with `isolation.level=read_committed`** (librdkafka's default; the Java
   clients and `kafka-console-consumer` default to read_uncommitted and also show aborted copies).
   Deterministic keys or an idempotent producer alone would not do this: idempotence is per producer session,
   and a replay after a crash is a new session.
 - While a dead process's transaction is open, a replacement loader's fetch of the committed offsets of those
-  partitions waits (the broker answers UNSTABLE_OFFSET_COMMIT): at most the transaction timeout. Batches
-  without dead letters commit outside transactions and never wait.
+  partitions waits (the broker answers UNSTABLE_OFFSET_COMMIT) until that abort. Batches without dead
+  letters commit outside transactions, so only a death inside the short dead-letter window costs this wait.
 - Every dead letter fits: the limit is the smaller of this producer's `message.max.bytes`
   (`MAX_MESSAGE_BYTES`) and the DLQ topic's `max.message.bytes`, less the headers and `RECORD_MARGIN`. Key
   and value are kept byte for byte when they fit; otherwise both are cut (the key to at most half of the
@@ -175,7 +177,12 @@ class DeadLetterQueue:
             for invalid in letters:
                 key, value, headers = self._letter(invalid, now)
                 wire: WireHeaders = [*headers]
-                self._producer.produce(self.topic, value=value, key=key, headers=wire, on_delivery=on_delivery)
+                while True:
+                    try:
+                        self._producer.produce(self.topic, value=value, key=key, headers=wire, on_delivery=on_delivery)
+                        break
+                    except BufferError:  # the local queue is full: let deliveries (or their timeouts) drain it
+                        self._producer.poll(0.5)
             left = self._producer.flush(timeout)
             if left or errors:
                 raise DeadLetterError(
