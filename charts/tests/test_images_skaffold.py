@@ -40,7 +40,7 @@ def test_dockerfile_is_multistage_pinned_and_non_root(image: str) -> None:
     for word, rest in steps:
         if word == "ARG" and "=" in rest:
             key, _, default = rest.partition("=")
-            args.setdefault(key, default)
+            args.setdefault(key, resolve_args(default, args))  # a default may name an earlier ARG
         if word == "FROM":
             bases.append(resolve_args(rest.split()[0], args))
     for base in bases:
