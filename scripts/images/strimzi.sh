@@ -2,7 +2,9 @@
 # The Strimzi 1.2.0 images of the offline cluster, built here without a container registry:
 #
 #   scripts/images/strimzi.sh           # build (cached); prints the operator and the Kafka image refs
-#   scripts/images/strimzi.sh verify    # build, then check both in docker (--network none)
+#   scripts/images/strimzi.sh verify    # build, then check both in docker (--network none): a KRaft broker serves
+#                                       # produce/consume; Strimzi's kafka_run.sh and the cluster operator start and
+#                                       # stop where they need the (absent) Kubernetes API
 #
 # - localhost/offline/strimzi/operator:1.2.0 — the cluster, topic and user operators and kafka-init: Strimzi's source
 #   (tag 1.2.0) built with Maven (Maven Central only), packaged with Strimzi's own docker-images/operator/Dockerfile,
@@ -293,6 +295,37 @@ wait || true
   grep -q "consumed: hello strimzi" <<<"$out" || die "$KAFKA_REF: consumed something else than was produced"
 }
 
+# The Kafka image through Strimzi's own entrypoint (kafka_run.sh), with the files the cluster operator would mount
+# (custom-config, the service account's namespace), as the chart runs it: it formats the KRaft storage, starts the
+# broker under tini, and stops where kafka-agent fetches the cluster CA Secret from the (absent) API server.
+verify_kafka_run() {
+  local name="strimzi-verify-kafka-run-$$" dir out
+  CONTAINERS+=("$name")
+  dir="$(mktemp -d)"
+  mkdir -p "$dir/cc" "$dir/sa"
+  echo stockwatch >"$dir/sa/namespace"
+  echo 4.3-IV0 >"$dir/cc/metadata.version"
+  echo wuSftGIRRSWsVuLN0RiZwA >"$dir/cc/cluster.id"
+  cp "$HERE/kafka/log4j2.properties" "$dir/cc/"
+  printf '%s\n' node.id=0 process.roles=broker,controller controller.listener.names=CONTROLPLANE-9090 \
+    controller.quorum.voters=0@verify-kafka-0:9090 \
+    listeners=CONTROLPLANE-9090://0.0.0.0:9090,PLAIN-9092://0.0.0.0:9092 \
+    advertised.listeners=PLAIN-9092://verify-kafka-0:9092 \
+    listener.security.protocol.map=CONTROLPLANE-9090:PLAINTEXT,PLAIN-9092:PLAINTEXT \
+    inter.broker.listener.name=PLAIN-9092 log.dirs=/var/lib/kafka/data-0/kafka-log0 \
+    metadata.log.dir=/var/lib/kafka/data-0/kafka-log0 >"$dir/cc/server.config"
+  chmod -R a+rX "$dir"
+  log "verify $KAFKA_REF through Strimzi's kafka_run.sh (stops at the absent API server)"
+  out="$(timeout 300 docker run --name "$name" --network none --hostname verify-kafka-0 \
+    --add-host verify-kafka-0:127.0.0.1 --user 10001:10001 --read-only --tmpfs /tmp:rw,exec \
+    --tmpfs /var/lib/kafka:rw,uid=10001,gid=10001 -e KAFKA_CLUSTER_NAME=verify -v "$dir/cc:/opt/kafka/custom-config:ro" \
+    -v "$dir/sa:/var/run/secrets/kubernetes.io/serviceaccount:ro" "$KAFKA_REF" /opt/kafka/kafka_run.sh 2>&1)" || true
+  rm -rf "$dir"
+  grep -q "KRaft storage formatting is done" <<<"$out" && grep -q "verify-cluster-ca-cert" <<<"$out" \
+    || { tail -40 <<<"$out" >&2; die "$KAFKA_REF: kafka_run.sh did not format the storage and start the broker"; }
+  log "$KAFKA_REF: kafka_run.sh formatted the storage and started the broker up to the cluster CA Secret"
+}
+
 # The cluster operator with the env of Strimzi's Deployment and an API server that is not there: it starts and
 # stops at connecting to it. The operator wants an image for every supported Kafka version (as the chart writes
 # them); only $KAFKA_VERSION's is built.
@@ -331,6 +364,7 @@ case "${1:-build}" in
     trap 'for c in "${CONTAINERS[@]}"; do docker rm -f "$c" >/dev/null 2>&1 || true; done' EXIT
     build
     verify_kafka
+    verify_kafka_run
     verify_operator
     ;;
   *) die "usage: $0 [build|verify]" ;;
