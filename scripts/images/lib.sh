@@ -2,6 +2,8 @@
 # made with mmdebstrap (Debian's packages are the only source), imported into the engine of scripts/docker-engine.sh.
 # shellcheck shell=bash
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# `ref="$(rootfs ...)"`: a failure inside the command substitution ends the script too.
+shopt -s inherit_errexit
 
 DEBIAN_SUITE="${DEBIAN_SUITE:-bookworm}"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -39,7 +41,8 @@ rootfs() {
         || die "mmdebstrap $name failed"
       mv "$ROOTFS_DIR/.partial-$name-$key.tar" "$tar" # mmdebstrap picks the format by the .tar suffix
     fi
-    docker import --message "mmdebstrap $DEBIAN_SUITE: $packages" "$tar" "$ref" >/dev/null
+    docker import --message "mmdebstrap $DEBIAN_SUITE: $packages" "$tar" "$ref" >/dev/null \
+      || die "docker import of $tar failed"
   fi
   echo "$ref"
 }
