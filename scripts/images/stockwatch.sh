@@ -54,7 +54,7 @@ bk_build() {
 # The offline Python base and its build-stage twin; prints both refs.
 python_base() {
   local ctx="$CACHE/images/python-build"
-  # --format=tar: lib.sh's rootfs writes to NAME.tar.tmp, which mmdebstrap would otherwise take for a directory.
+  # --format=tar (also in airflow.sh): explicit tar output; redundant since lib.sh names its partial file .tar.
   build_image "$PY_BASE" "$ROOT/images/offline/python" \
     --build-arg "ROOTFS=$(rootfs python "$PY_PACKAGES" --format=tar)"
   [ -f "$HOST_CA" ] || die "no CA bundle at $HOST_CA (set SSL_CERT_FILE to this machine's bundle)"
