@@ -173,6 +173,11 @@ def test_the_offline_release_runs_only_images_built_here(offline: list[Manifest]
     assert built <= set(found), sorted(built - set(found))
 
 
+def test_our_kind_values_render_without_the_offline_values(helm: Helm, chart: Path, our_values: Path) -> None:
+    """The `kind` environment itself (`make deploy` with registry images) renders the chart."""
+    render(helm, chart, our_values)
+
+
 def test_each_offline_image_stands_for_the_upstream_image_of_the_same_name_and_version(
     helm: Helm, chart: Path, our_values: Path, built: set[str]
 ) -> None:

@@ -48,10 +48,16 @@ mkdir -p "$DIR/go" "$DIR/context"
 exec 8>"$DIR/.lock"
 flock 8 # one build at a time per cache
 
-# module_info MODULE VERSION: "<commit> <date> <go.mod path>" of MODULE@VERSION (Go module proxy; for ldflags).
+# module_info MODULE VERSION: "<commit> <date> <go.mod path>" of MODULE@VERSION from the Go module proxy (its
+# .info names the release commit and time; "unknown" where it does not).
 module_info() {
-  (cd "$DIR" && GOFLAGS=-mod=mod go mod download -json "$1@$2") \
-    | awk -F'"' '$2 == "Hash" {h = $4} $2 == "Time" {t = $4} $2 == "GoMod" {g = $4} END {print h, t, g}'
+  local info gomod commit time
+  read -r info gomod < <((cd "$DIR" && GOFLAGS=-mod=mod go mod download -json "$1@$2") \
+    | awk -F'"' '$2 == "Info" {i = $4} $2 == "GoMod" {g = $4} END {print i, g}')
+  [ -f "$info" ] || die "the Go module proxy has no $1@$2"
+  commit="$(grep -o '"Hash":"[0-9a-f]*"' "$info" | cut -d'"' -f4)"
+  time="$(grep -o '"Time":"[^"]*"' "$info" | cut -d'"' -f4)"
+  echo "${commit:-unknown} ${time:-unknown} $gomod"
 }
 
 # version_ldflags MODULE VERSION VERSION_STRING: the -X flags of github.com/prometheus/common/version that the
@@ -59,22 +65,24 @@ module_info() {
 version_ldflags() {
   local commit time gomod pkg=github.com/prometheus/common/version
   read -r commit time gomod < <(module_info "$1" "$2")
-  [ -n "$commit" ] || die "the Go module proxy has no $1@$2"
   time="${time//-/}" && time="${time/T/-}" && time="${time%Z}"
   echo "-s -w -X $pkg.Version=$3 -X $pkg.Revision=$commit -X $pkg.Branch=HEAD -X $pkg.BuildUser=stockwatch -X $pkg.BuildDate=$time"
 }
 
-# gobuild NAME VERSION COMMAND...: run COMMAND (a go build/install writing into $out) unless NAME-VERSION is built.
-# Prints the folder holding the binaries.
+# gobuild NAME VERSION COMMAND...: run COMMAND (a go build/install writing into $out) unless NAME-VERSION was
+# built by the same recipe (the marker holds a hash of COMMAND, the functions it and the ldflags use, and the
+# wrapper modules: a changed recipe rebuilds, quickly from the Go build cache). Prints the binaries' folder.
 gobuild() {
-  local name="$1" version="$2" started=$SECONDS
+  local name="$1" version="$2" started=$SECONDS key
   shift 2
   local out="$DIR/go/$name-$version"
-  if [ ! -f "$out/.complete" ]; then
+  key="$( (printf '%s\n' "$@" && declare -f "$1" module_source module_info version_ldflags \
+    && cat "$ROOT"/tools/prometheus*/go.sum) | sha256sum | cut -c1-16)"
+  if [ "$(cat "$out/.complete" 2>/dev/null)" != "$key" ]; then
     log "go build $name $version (Go module proxy; cached in $(go env GOCACHE))"
     rm -rf "$out" && mkdir -p "$out"
     "$@" >&2 || die "go build of $name $version failed"
-    touch "$out/.complete"
+    echo "$key" >"$out/.complete"
     log "$name built in $((SECONDS - started))s"
   fi
   echo "$out"
@@ -93,18 +101,45 @@ build_prometheus() {
   (cd "$ROOT/tools/prometheus" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/" "$mod/cmd/prometheus")
 }
 
-# go_install MODULE VERSION VERSION_STRING PACKAGE [EXTRA_LDFLAGS]: modules without replace directives.
-go_install() {
-  local ldflags
-  ldflags="$(version_ldflags "$1" "$2" "$3") ${5:-}"
-  GOBIN="$out" CGO_ENABLED=0 go install -trimpath -ldflags "$ldflags" "$4@$2"
+# module_source MODULE VERSION: a writable copy of MODULE@VERSION's source (Go module proxy) under $DIR/src, built
+# with its own go.mod and go.sum where `go install MODULE@VERSION` cannot be used. Prints its folder.
+module_source() {
+  local dir src="$DIR/src/${1//\//_}@$2"
+  if [ ! -f "$src/.complete" ]; then
+    dir="$( (cd "$DIR" && GOFLAGS=-mod=mod go mod download -json "$1@$2") | awk -F'"' '$2 == "Dir" {print $4}')"
+    [ -d "$dir" ] || die "the Go module proxy has no $1@$2"
+    rm -rf "$src" && mkdir -p "$DIR/src" && cp -r "$dir" "$src" && chmod -R u+w "$src"
+    touch "$src/.complete"
+  fi
+  echo "$src"
 }
 
+# Alertmanager's ui package embeds app/dist, the web UI's npm build, which the module does not ship: the copy
+# gets a one-page stand-in (the API, /-/healthy and /metrics are unaffected).
+build_alertmanager() {
+  local mod=github.com/prometheus/alertmanager src ldflags
+  src="$(module_source "$mod" "$ALERTMANAGER_VERSION")"
+  mkdir -p "$src/ui/app/dist"
+  echo '<!doctype html><title>Alertmanager</title><p>No web UI in this build; the API is at /api/v2/.' \
+    >"$src/ui/app/dist/index.html"
+  ldflags="$(version_ldflags "$mod" "$ALERTMANAGER_VERSION" "${ALERTMANAGER_VERSION#v}")"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/" ./cmd/alertmanager)
+}
+
+# `go install k8s.io/kube-state-metrics/v2@...` asks the proxy for the module's version list (for deprecations),
+# which the proxy here refuses: built in a copy of its source instead.
 build_ksm() {
-  local mod=k8s.io/kube-state-metrics/v2 gomod client_go
-  gomod="$(module_info "$mod" "$KSM_VERSION" | awk '{print $3}')"
-  client_go="$(awk '$1 == "k8s.io/client-go" {print $2; exit}' "$gomod")"
-  go_install "$mod" "$KSM_VERSION" "$KSM_VERSION" "$mod" "-X $mod/pkg/app.ClientGoVersion=$client_go"
+  local mod=k8s.io/kube-state-metrics/v2 src client_go ldflags
+  src="$(module_source "$mod" "$KSM_VERSION")"
+  client_go="$(awk '$1 == "k8s.io/client-go" {print $2; exit}' "$src/go.mod")"
+  ldflags="$(version_ldflags "$mod" "$KSM_VERSION" "$KSM_VERSION") -X $mod/pkg/app.ClientGoVersion=$client_go"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/kube-state-metrics" .)
+}
+
+build_node_exporter() {
+  local mod=github.com/prometheus/node_exporter ldflags
+  ldflags="$(version_ldflags "$mod" "$NODE_EXPORTER_VERSION" "${NODE_EXPORTER_VERSION#v}")"
+  GOBIN="$out" CGO_ENABLED=0 go install -trimpath -ldflags "$ldflags" "$mod@$NODE_EXPORTER_VERSION"
 }
 
 # image NAME REF BINARY_DIR BINARY...: the Dockerfile of images/offline/monitoring/NAME with BINARY... beside it.
@@ -126,13 +161,11 @@ build_all() {
   image prometheus-config-reloader "$RELOADER_IMAGE" "$bin" prometheus-config-reloader
   bin="$(gobuild prometheus "$PROMETHEUS_VERSION" build_prometheus)"
   image prometheus "$PROMETHEUS_IMAGE" "$bin" prometheus
-  bin="$(gobuild alertmanager "$ALERTMANAGER_VERSION" go_install github.com/prometheus/alertmanager \
-    "$ALERTMANAGER_VERSION" "${ALERTMANAGER_VERSION#v}" github.com/prometheus/alertmanager/cmd/alertmanager)"
+  bin="$(gobuild alertmanager "$ALERTMANAGER_VERSION" build_alertmanager)"
   image alertmanager "$ALERTMANAGER_IMAGE" "$bin" alertmanager
   bin="$(gobuild kube-state-metrics "$KSM_VERSION" build_ksm)"
   image kube-state-metrics "$KSM_IMAGE" "$bin" kube-state-metrics
-  bin="$(gobuild node-exporter "$NODE_EXPORTER_VERSION" go_install github.com/prometheus/node_exporter \
-    "$NODE_EXPORTER_VERSION" "${NODE_EXPORTER_VERSION#v}" github.com/prometheus/node_exporter)"
+  bin="$(gobuild node-exporter "$NODE_EXPORTER_VERSION" build_node_exporter)"
   image node-exporter "$NODE_EXPORTER_IMAGE" "$bin" node_exporter
 }
 
