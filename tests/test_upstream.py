@@ -146,9 +146,7 @@ def test_wrong_checksum_is_refused_and_nothing_cached(origin: Origin, tmp_path: 
     artifact = serve_real(origin, name)
     bad = artifact.files[-1]
     origin.files[urlsplit(bad.url).path] += b"\n# not the released file\n"
-    # A good mirror is there too: a mismatch is still refused, not papered over.
-    mirror_of(name, tmp_path / "shared")
-    resolver = Resolver(Manifest({name: artifact}), cache=tmp_path / "cache", shared=tmp_path / "shared")
+    resolver = Resolver(Manifest({name: artifact}), cache=tmp_path / "cache", shared=tmp_path / "no-shared")
 
     with pytest.raises(ChecksumMismatchError) as caught:
         resolver.resolve(name)
@@ -158,6 +156,16 @@ def test_wrong_checksum_is_refused_and_nothing_cached(origin: Origin, tmp_path: 
     assert served in str(caught.value)
     assert bad.sha256 in str(caught.value)
     assert cache_entries(tmp_path / "cache") == []
+
+
+def test_an_intact_mirror_is_used_without_the_network(origin: Origin, tmp_path: Path) -> None:
+    name = FILE_ARTIFACTS[0]
+    artifact = serve_real(origin, name)
+    mirror = mirror_of(name, tmp_path / "shared")
+    resolver = Resolver(Manifest({name: artifact}), cache=tmp_path / "cache", shared=tmp_path / "shared")
+
+    assert resolver.resolve(name) == mirror
+    assert origin.hits == []
 
 
 @pytest.mark.parametrize("official", ["closed port", "HTTP 404"])

@@ -126,7 +126,7 @@ def file_sha256(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Resolver:
-    """Gives local folders for the artifacts of `manifest` (cache -> official download -> mirror)."""
+    """Gives local folders for the artifacts of `manifest` (cache -> intact local mirror -> official download)."""
 
     manifest: Manifest
     cache: Path = field(default_factory=default_cache)
@@ -135,14 +135,12 @@ class Resolver:
     connect_timeout: float = 5.0
 
     def resolve(self, name: str) -> Path:
+        """The cache, else the local mirror when it is there and intact (no network is tried then), else the
+        official download checked against its sha256; else one error naming both."""
         artifact = self.manifest.get(name)
         entry = self.cache / "upstream" / f"{name}-{artifact.version}-{artifact.cache_key()}"
         if (found := self._cached(entry, name)) is not None:
             return found
-        try:
-            return self._download(name, artifact, entry)
-        except _UnavailableError as exc:
-            official = str(exc)
         mirror = self.shared / artifact.mirror
         if not mirror.is_dir():
             why = "is missing (set STOCKWATCH_SHARED to the folder holding crds/ and charts/)"
@@ -150,6 +148,10 @@ class Resolver:
             why = f"has tree sha256 {got}, not the pinned {artifact.mirror_tree_sha256}"
         else:
             return mirror
+        try:
+            return self._download(name, artifact, entry)
+        except _UnavailableError as exc:
+            official = str(exc)
         raise UpstreamError(f"cannot get {name} {artifact.version}: {official}, and the local mirror {mirror} {why}")
 
     def _cached(self, entry: Path, name: str) -> Path | None:
