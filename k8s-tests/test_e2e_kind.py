@@ -3,8 +3,8 @@
 StockWatchlist applied -> producer pods ready -> quotes in the Kafka topic -> Airflow DAG run succeeds -> rows in
 RAW -> the dbt CronJob, triggered as a Job, succeeds -> rows in the marts.
 
-Run with `make e2e` (KUBECONFIG=.scratch/kind-kubeconfig). This is the one suite that skips: when no cluster
-answers, or when the stockwatch release is not installed, every test skips with the reason. The warehouse steps
+Run with `make e2e` (KUBECONFIG=.scratch/kind-kubeconfig). When no cluster answers, or when the stockwatch release
+is not installed, every test skips with the reason on a laptop, and fails in CI (k8s-tests/kube.py). The warehouse steps
 read the account in SNOWFLAKE_* (the one the cluster's `stockwatch-snowflake` Secret points at), or, without one,
 the chart's in-cluster warehouse (`localWarehouse`) through `kubectl port-forward`.
 Not part of `make test` (not in pytest testpaths).
@@ -16,14 +16,14 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from kube import kubectl, poll, require_cluster, unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMESPACE = os.environ.get("STOCKWATCH_NAMESPACE", "stockwatch")
@@ -34,41 +34,14 @@ DAG_ID = "stock_data_ingestion_snowflake"
 TOPIC = "stock_prices"
 
 
-def kubectl(*args: str, check: bool = True, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("kubectl")
-    if binary is None:
-        pytest.skip("kubectl is not on PATH (make e2e puts the built one there)")
-    proc = subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
-    return proc
-
-
-def poll(what: str, condition: Callable[[], Any], timeout: float, interval: float = 5.0) -> Any:
-    """Call `condition` until it returns something truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def cluster() -> None:
-    """Skip (with the reason) unless a cluster answers and the stockwatch release is installed."""
-    if shutil.which("kubectl") is None:
-        pytest.skip("kubectl is not on PATH (make e2e puts the built one there)")
-    ready = kubectl("get", "--raw", "/readyz", check=False, timeout=15)
-    if ready.returncode != 0:
-        pytest.skip(f"no Kubernetes cluster reachable (KUBECONFIG={os.environ.get('KUBECONFIG', '~/.kube/config')}): "
-                    f"{ready.stderr.strip()[:200]}; run `make kind-up images deploy` first")  # fmt: skip
+    """Skip (fail in CI) with the reason unless a cluster answers and the stockwatch release is installed."""
+    require_cluster()
     crd = kubectl("get", "crd", "stockwatchlists.stockwatch.dev", check=False, timeout=15)
     kafka = kubectl("-n", NAMESPACE, "get", "kafka", KAFKA_CLUSTER, check=False, timeout=15)
     if crd.returncode != 0 or kafka.returncode != 0:
-        pytest.skip(f"the cluster answers but stockwatch is not deployed in namespace {NAMESPACE}: run `make deploy`")
+        unavailable(f"the cluster answers but stockwatch is not deployed in namespace {NAMESPACE}: run `make deploy`")
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +132,7 @@ def warehouse() -> Iterator[Any]:
         return
     service = f"{RELEASE}-warehouse"
     if kubectl("-n", NAMESPACE, "get", "service", service, check=False).returncode != 0:
-        pytest.skip(f"no SNOWFLAKE_ACCOUNT in this shell and no in-cluster warehouse (service {service}) to check")
+        unavailable(f"no SNOWFLAKE_ACCOUNT in this shell and no in-cluster warehouse (service {service}) to check")
     port = free_port()
     binary = shutil.which("kubectl")
     assert binary is not None

@@ -1,13 +1,14 @@
 ##@ Cluster (kind, helmfile, skaffold)
 
-KIND_VERSION ?= v0.33.0
 KIND_CLUSTER ?= stockwatch
 KUBECONFIG_KIND := $(SCRATCH)/kind-kubeconfig
 HELMFILE_ENV ?= kind
 IMAGE_TAG ?= dev
+# What `make e2e` runs: every cluster suite (k8s-tests/test_cluster.py checks the cluster alone).
+E2E ?= k8s-tests
 K8S_BIN = $(shell bash scripts/k8s-tools.sh kubectl)
 HELMFILE = $(shell bash tools/helmfile/build.sh)
-KIND = $(STOCKWATCH_CACHE)/kind-$(KIND_VERSION)/bin/kind
+KIND = $(STOCKWATCH_CACHE)/kind-tools/bin/kind
 # The images of the deployment: <name> is built from images/<name>/Dockerfile with the repo root as context.
 IMAGES := pipeline operator dbt airflow
 
@@ -19,21 +20,16 @@ helmfile: ## Build helmfile from the Go module proxy into the cache (tools/helmf
 test-py: helmfile
 
 $(KIND):
-	@mkdir -p $(dir $@)
-	@echo ">> building kind $(KIND_VERSION) from the Go module proxy"
-	@GOBIN=$(dir $@) CGO_ENABLED=0 go install sigs.k8s.io/kind@$(KIND_VERSION)
+	@bash scripts/kind/tools.sh >/dev/null
 
 .PHONY: kind-up
-kind-up: $(KIND) ## Create the kind cluster `stockwatch` (idempotent; needs Docker); kubeconfig in .scratch/
-	@command -v docker >/dev/null || { echo "error: kind needs Docker (or Podman: KIND_EXPERIMENTAL_PROVIDER=podman)" >&2; exit 1; }
-	@mkdir -p $(SCRATCH)
-	@if $(KIND) get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)'; then \
-	  echo ">> kind cluster $(KIND_CLUSTER) already exists"; \
-	  $(KIND) export kubeconfig --name $(KIND_CLUSTER) --kubeconfig $(KUBECONFIG_KIND); \
-	else \
-	  $(KIND) create cluster --name $(KIND_CLUSTER) --config deploy/kind-config.yaml --kubeconfig $(KUBECONFIG_KIND) --wait 120s; \
-	fi
+kind-up: ## Create the kind cluster `stockwatch` (idempotent; offline node image when kindest/node cannot be pulled)
+	@KIND_CLUSTER=$(KIND_CLUSTER) KUBECONFIG_KIND=$(KUBECONFIG_KIND) bash scripts/kind/up.sh >/dev/null
 	@echo ">> export KUBECONFIG=$(KUBECONFIG_KIND)"
+
+.PHONY: kind-node-image
+kind-node-image: ## Build the kind node image here (Debian + Go module proxy; no registry needed)
+	@bash scripts/kind/node-image.sh
 
 .PHONY: images
 images: $(KIND) ## Build the four images (tag IMAGE_TAG=dev) and load them into the kind cluster
@@ -68,10 +64,11 @@ dev: ## skaffold dev on kind: rebuild images on change, load them into kind, red
 	@KUBECONFIG=$(KUBECONFIG_KIND) PATH="$(K8S_BIN):$$PATH" skaffold dev -p kind
 
 .PHONY: e2e
-e2e: setup ## End-to-end tests on the kind cluster (k8s-tests/; they skip with a reason when no cluster answers)
-	@KUBECONFIG=$(KUBECONFIG_KIND) PATH="$(K8S_BIN):$$PATH" $(PY) -m pytest k8s-tests -p no:cacheprovider $(PYTEST_ARGS)
+e2e: setup ## End-to-end tests on the kind cluster (k8s-tests/; E2E=k8s-tests/test_cluster.py for the cluster alone)
+	@KUBECONFIG=$(KUBECONFIG_KIND) KIND_CLUSTER=$(KIND_CLUSTER) PATH="$(K8S_BIN):$$PATH" \
+	  $(PY) -m pytest $(E2E) -p no:cacheprovider $(PYTEST_ARGS)
 
 .PHONY: kind-down
-kind-down: $(KIND) ## Delete the kind cluster
-	@$(KIND) delete cluster --name $(KIND_CLUSTER) --kubeconfig $(KUBECONFIG_KIND)
+kind-down: $(KIND) ## Delete the kind cluster (the Docker engine scripts/docker-engine.sh started keeps running)
+	@DOCKER_HOST="$$(bash scripts/docker-engine.sh)" $(KIND) delete cluster --name $(KIND_CLUSTER) --kubeconfig $(KUBECONFIG_KIND)
 	@rm -f $(KUBECONFIG_KIND)
