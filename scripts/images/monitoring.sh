@@ -13,6 +13,7 @@
 # tools/prometheus-operator/go.mod (the chart's appVersion), Prometheus from tools/prometheus/go.mod (module
 # v0.3XX.Y = Prometheus 3.XX.Y, the chart's image tag), the rest below (the chart's tags and subchart appVersions).
 source "$(dirname "$0")/../lib.sh" # ROOT, CACHE, die, need; images/lib.sh (the engine) only to build
+shopt -s inherit_errexit # a failed build inside $(...) stops the script
 
 ALERTMANAGER_VERSION=v0.33.1  # kube-prometheus-stack alertmanager.alertmanagerSpec.image.tag
 KSM_VERSION=v2.19.1           # the kube-state-metrics 8.2.0 subchart's appVersion
