@@ -6,8 +6,8 @@
 #   base      mmdebstrap bookworm (systemd, containerd 1.6, runc, CNI plugins) + kind's node files   (node/Dockerfile)
 #   Kubernetes kubeadm, kubelet, kubectl + kube-apiserver/-controller-manager/-scheduler/-proxy images, etcd, CoreDNS,
 #             pause (scripts/k8s-tools.sh, scripts/kind/tools.sh), on a small Debian base
-#   extras    local-path-provisioner (kind's default StorageClass) and kube-network-policies (NetworkPolicy
-#             enforcement: kindnetd, which does this on the official image, is not built here)
+#   extras    local-path-provisioner (kind's default StorageClass) and kube-router's NetworkPolicy controller
+#             (enforcement: kindnetd, which does this on the official image, is not built here)
 # then `kind build node-image --type file` assembles them as kind does for a release. Idempotent: the key hashes
 # this folder and every version, and an image with that key is reused (seconds warm).
 source "$(dirname "$0")/../images/lib.sh"
@@ -27,7 +27,7 @@ started=$SECONDS
 
 # 1. Root filesystems.
 node_rootfs="$(rootfs kind-node-base systemd,systemd-sysv,containerd,runc,containernetworking-plugins,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,pigz,bash,ca-certificates,curl,jq,procps,e2fsprogs,socat)"
-kbase="$(rootfs kbase iptables,nftables,conntrack,ca-certificates,iproute2)"
+kbase="$(rootfs kbase iptables,ipset,nftables,conntrack,ca-certificates,iproute2)"
 
 # 2. The base image: node/ + kind's files + crictl.
 ctx="$CACHE/kind-node/ctx"
@@ -80,10 +80,10 @@ docker tag "$pause_ref" "$kindnetd"
 binary_image "$lpp" "$TOOLS/local-path-provisioner" /usr/local/bin/local-path-provisioner
 docker tag "$kbase" "$lph"
 images+=("$kindnetd" "$lph")
-netpol_marker="$(ls "$TOOLS"/../.complete-netpol-*)"
-netpol="$OFFLINE_PREFIX/kube-network-policies:${netpol_marker##*complete-netpol-}"
-binary_image "$netpol" "$TOOLS/netpol" /usr/local/bin/netpol
-echo "$netpol" >"$CACHE/kind-node/netpol-image"
+policy_marker="$(ls "$TOOLS"/../.complete-kube-router-*)"
+policy="$OFFLINE_PREFIX/kube-router:${policy_marker##*complete-kube-router-}"
+binary_image "$policy" "$TOOLS/kube-router" /usr/local/bin/kube-router
+echo "$policy" >"$CACHE/kind-node/network-policy-image"
 
 # 4. A kubernetes-server tarball as `kind build node-image --type file` reads it. kind takes the image tags of
 #    each archive from its first manifest entry only, so the extra images go into kube-proxy.tar with their

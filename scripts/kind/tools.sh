@@ -3,7 +3,7 @@
 #
 #   scripts/kind/tools.sh            # kind only (what `make kind-up` needs with the official node image)
 #   scripts/kind/tools.sh offline    # + what the offline node image carries: crictl, CoreDNS, local-path-provisioner,
-#                                    #   kube-network-policies (NetworkPolicy enforcement) and a pause binary
+#                                    #   kube-router (its NetworkPolicy controller alone) and a pause binary
 #
 # Each is `go install <module>/<cmd>@<version>`: the module's own go.mod and go.sum decide its dependencies.
 # A built tool is reused by reruns and other clones (one marker per tool and version).
@@ -17,7 +17,9 @@ TOOLS=(
   "crictl sigs.k8s.io/cri-tools/cmd/crictl@v1.34.0"
   "coredns github.com/coredns/coredns@v1.13.1"
   "local-path-provisioner github.com/rancher/local-path-provisioner@v0.0.30"
-  "netpol sigs.k8s.io/kube-network-policies/cmd@v0.8.0"
+  # v2.1.0 is the one version the Go module proxy serves; advisories against it concern its BGP routing and
+  # service proxy, which this cluster does not run (--run-router=false --run-service-proxy=false).
+  "kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v2.1.0"
 )
 DIR="$CACHE/kind-tools"
 BIN="$DIR/bin"

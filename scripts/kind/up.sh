@@ -6,7 +6,7 @@
 #   KIND_NODE_IMAGE=offline   always the image built here;  KIND_NODE_IMAGE=<ref>: that image
 #
 # With the offline image the cluster has no kindnetd: the node image writes a bridge CNI config, this script routes
-# pod CIDRs between nodes and runs kube-network-policies, which enforces NetworkPolicies. Either way CoreDNS answers
+# pod CIDRs between nodes and runs kube-router's network policy controller, which enforces NetworkPolicies. Either way CoreDNS answers
 # cluster names only (it forwards nothing upstream), and the nodes sit on a docker network of our own
 # (172.31.250.0/24), so the cluster's traffic stays on this machine.
 source "$(dirname "$0")/../images/lib.sh"
@@ -78,7 +78,7 @@ if $offline; then
       [ "$node" = "$other" ] || docker exec "$node" ip route replace "$cidr" via "$ip"
     done <<<"$nodes"
   done <<<"$nodes"
-  sed "s#@IMAGE@#$(cat "$CACHE/kind-node/netpol-image")#" "$HERE/network-policies.yaml" | kubectl apply -f - >&2
+  sed "s#@IMAGE@#$(cat "$CACHE/kind-node/network-policy-image")#" "$HERE/network-policies.yaml" | kubectl apply -f - >&2
 fi
 kubectl wait --for=condition=Ready nodes --all --timeout=240s >&2
 
@@ -91,6 +91,6 @@ if [ "$local_only" != "$corefile" ]; then
   kubectl -n kube-system rollout restart deployment/coredns >&2
 fi
 kubectl -n kube-system rollout status deployment/coredns --timeout=180s >&2
-if $offline; then kubectl -n kube-system rollout status daemonset/kube-network-policies --timeout=180s >&2; fi
+if $offline; then kubectl -n kube-system rollout status daemonset/kube-router --timeout=180s >&2; fi
 log "kind cluster $CLUSTER ready: export KUBECONFIG=$KUBECONFIG"
 echo "$KUBECONFIG"

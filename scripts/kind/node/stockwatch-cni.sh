@@ -2,8 +2,8 @@
 # The pod network of the offline kind node image (kind's own kindnetd image is not built here): writes a bridge CNI
 # config for this node's spec.podCIDR once the kubelet has joined, and keeps it current. Pods get addresses from
 # host-local IPAM and reach each other and Services; nothing is masqueraded, so traffic stays inside the cluster.
-# Routes to other nodes' pod CIDRs are set by scripts/kind/up.sh. NetworkPolicies are enforced by kube-network-policies
-# (a DaemonSet up.sh applies), which sees every packet of this bridge through nftables.
+# Routes to other nodes' pod CIDRs are set by scripts/kind/up.sh. NetworkPolicies are enforced by kube-router's
+# network policy controller (a DaemonSet up.sh applies) with iptables: bridged traffic passes them (br_netfilter).
 set -u
 kubeconfig=/etc/kubernetes/kubelet.conf
 conf=/etc/cni/net.d/10-stockwatch-bridge.conflist
