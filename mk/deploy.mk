@@ -9,7 +9,8 @@ E2E ?= k8s-tests
 K8S_BIN = $(shell bash scripts/k8s-tools.sh kubectl)
 HELMFILE = $(shell bash tools/helmfile/build.sh)
 KIND = $(STOCKWATCH_CACHE)/kind-tools/bin/kind
-# The images of the deployment: <name> is built from images/<name>/Dockerfile with the repo root as context.
+# The images of the deployment: <name> is built from images/<name>/Dockerfile with the repo root as context
+# (scripts/images/stockwatch.sh; the platform's images for a cluster with no registry: scripts/images/*.sh).
 IMAGES := pipeline operator dbt airflow
 
 .PHONY: helmfile
@@ -32,11 +33,11 @@ kind-node-image: ## Build the kind node image here (Debian + Go module proxy; no
 	@bash scripts/kind/node-image.sh
 
 .PHONY: images
-images: $(KIND) ## Build the four images (tag IMAGE_TAG=dev) and load them into the kind cluster
-	@for image in $(IMAGES); do \
-	  echo ">> docker build stockwatch/$$image:$(IMAGE_TAG)"; \
-	  DOCKER_BUILDKIT=1 docker build -f images/$$image/Dockerfile -t stockwatch/$$image:$(IMAGE_TAG) . ; \
-	  $(KIND) load docker-image --name $(KIND_CLUSTER) stockwatch/$$image:$(IMAGE_TAG); \
+images: $(KIND) ## Build the four images (tag IMAGE_TAG=dev; bases built here when none can be pulled) and load them into kind
+	@export DOCKER_HOST="$$(bash scripts/docker-engine.sh)"; \
+	for ref in $$(IMAGE_TAG=$(IMAGE_TAG) bash scripts/images/stockwatch.sh $(IMAGES)); do \
+	  echo ">> kind load $$ref"; \
+	  $(KIND) load docker-image --name $(KIND_CLUSTER) "$$ref"; \
 	done
 
 .PHONY: deploy

@@ -189,6 +189,25 @@ def test_production_environment_values(helmfile: Helmfile) -> None:
         assert PRODUCTION_ENV["GRAFANA_ADMIN_PASSWORD"] not in path.read_text()
 
 
+def null_keys(values: Any, path: str = "") -> list[str]:
+    """Every key whose value is null: helm reads a null as "delete the chart's default", not "leave it"."""
+    if isinstance(values, dict):
+        return [hit for key, value in values.items() for hit in null_keys(value, f"{path}.{key}")]
+    if isinstance(values, list):
+        return [hit for i, value in enumerate(values) for hit in null_keys(value, f"{path}[{i}]")]
+    return [path] if values is None else []
+
+
+@pytest.mark.parametrize("environment", ["kind", "production"])
+def test_no_release_value_renders_null(helmfile: Helmfile, environment: str) -> None:
+    # Regression: with no ALERT_* variables, kube-prometheus-stack got `alertmanager.alertmanagerSpec: null`,
+    # which deleted the chart's defaults and made it fail to render ("nil pointer evaluating ...portName").
+    env = PRODUCTION_ENV if environment == "production" else None
+    releases = helmfile.state(environment, env)["releases"]
+    nulls = {name: null_keys(release_values(release)) for name, release in releases.items()}
+    assert {name: keys for name, keys in nulls.items() if keys} == {}
+
+
 def test_strimzi_values_watch_only_stockwatch_with_restricted_pods() -> None:
     values = yaml.safe_load((ROOT / "deploy" / "values" / "strimzi.yaml").read_text())
     assert values["watchNamespaces"] == ["stockwatch"]
