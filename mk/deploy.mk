@@ -35,7 +35,8 @@ kind-node-image: ## Build the kind node image here (Debian + Go module proxy; no
 .PHONY: images
 images: $(KIND) ## Build the four images (tag IMAGE_TAG=dev; bases built here when none can be pulled) and load them into kind
 	@export DOCKER_HOST="$$(bash scripts/docker-engine.sh)"; \
-	for ref in $$(IMAGE_TAG=$(IMAGE_TAG) bash scripts/images/stockwatch.sh $(IMAGES)); do \
+	refs="$$(IMAGE_TAG=$(IMAGE_TAG) bash scripts/images/stockwatch.sh $(IMAGES))"; \
+	for ref in $$refs; do \
 	  echo ">> kind load $$ref"; \
 	  $(KIND) load docker-image --name $(KIND_CLUSTER) "$$ref"; \
 	done
