@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,27 @@ from stockwatch.warehouse import connect, raw_count
 pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
 
 
-def start(tmp_path: Path) -> tuple[subprocess.Popen[str], SnowflakeSettings]:
-    """Start the command; return it once RAW exists (the database is created right after the port opens)."""
+class Output:
+    """The command's output, read as it comes (a thread), so a test can wait for a line before acting."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert proc.stdout is not None
+        self.thread = threading.Thread(target=lambda: self.lines.extend(proc.stdout or []), daemon=True)
+        self.thread.start()
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def closed(self) -> str:
+        """All of it, once the command has exited."""
+        self.thread.join(timeout=10)
+        return self.text()
+
+
+def start(tmp_path: Path) -> tuple[subprocess.Popen[str], SnowflakeSettings, Output]:
+    """Start the command; return it once it says it is ready (after initialising the warehouse: killing the server
+    while the initialisation still runs would test the connector's retries, not the supervision)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "stockwatch", "warehouse", "local", "--host", "0.0.0.0", "--port", str(port),  # noqa: S104
@@ -26,21 +46,20 @@ def start(tmp_path: Path) -> tuple[subprocess.Popen[str], SnowflakeSettings]:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     settings = SnowflakeSettings(account="fakesnow", host="127.0.0.1", port=port, protocol="http")
+    output = Output(proc)
 
-    def initialised() -> bool:
+    def ready() -> bool:
         if proc.poll() is not None:
-            raise AssertionError(f"the command exited: {proc.communicate()[0]}")
-        try:
-            return raw_count(settings) == 0
-        except Exception:
-            return False
+            raise AssertionError(f"the command exited: {output.closed()}")
+        return "local warehouse ready" in output.text()
 
-    wait_for(initialised, 60, "RAW_STOCKS.STOCK_PRICES to exist")
-    return proc, settings
+    wait_for(ready, 90, "the local warehouse to be ready")
+    assert raw_count(settings) == 0
+    return proc, settings, output
 
 
 def test_serves_an_initialised_warehouse_until_sigterm(tmp_path: Path) -> None:
-    proc, settings = start(tmp_path)
+    proc, settings, output = start(tmp_path)
     port = settings.port
     assert port is not None
     try:
@@ -53,12 +72,11 @@ def test_serves_an_initialised_warehouse_until_sigterm(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-        output = proc.communicate()[0]
-    assert "local warehouse ready" in output
+    assert "local warehouse ready" in output.closed()
 
 
 def test_exits_with_an_error_when_the_server_dies(tmp_path: Path) -> None:
-    proc, _ = start(tmp_path)
+    proc, _, output = start(tmp_path)
     try:
         (child,) = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
         os.kill(int(child), signal.SIGKILL)  # the fakesnow server, as if OOM-killed
@@ -66,4 +84,4 @@ def test_exits_with_an_error_when_the_server_dies(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert "the fakesnow server exited" in proc.communicate()[0]
+    assert "the fakesnow server exited" in output.closed()
