@@ -119,15 +119,21 @@ release_one() {
   fi
 }
 
+# The linker flags of a Kubernetes build: stripped, with the version stamped as a release build stamps it.
+k8s_ldflags() {
+  local minor="${K8S_VERSION#v1.}" flags="-s -w" pkg
+  minor="${minor%%.*}"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  echo "$flags"
+}
+
 # All four in one `go build`: they share most of their packages, so this costs little more than kube-apiserver.
 build_all() {
   need_go
-  local minor="${K8S_VERSION#v1.}" out="$DIR/.build" started=$SECONDS
-  minor="${minor%%.*}"
-  local ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-  done
+  local out="$DIR/.build" started=$SECONDS ldflags
+  ldflags="$(k8s_ldflags)"
   log "building kube-apiserver, kube-controller-manager, kubectl $K8S_VERSION and etcd $ETCD_VERSION from source"
   log "(Go module proxy; several minutes on 2 cores the first time, cached in $(go env GOCACHE))"
   rm -rf "$out" && mkdir -p "$out"
@@ -160,12 +166,8 @@ NODE_TOOLS=(kubelet kubeadm kube-scheduler kube-proxy)
 
 build_node() {
   need_go
-  local minor="${K8S_VERSION#v1.}" out="$DIR/.build-node" started=$SECONDS tool
-  minor="${minor%%.*}"
-  local ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-  done
+  local out="$DIR/.build-node" started=$SECONDS tool ldflags
+  ldflags="$(k8s_ldflags)"
   log "building ${NODE_TOOLS[*]} $K8S_VERSION from source (Go module proxy)"
   rm -rf "$out" && mkdir -p "$out"
   (cd "$ROOT/tools/k8s" && CGO_ENABLED=0 go build -ldflags "$ldflags" -o "$out/" \
