@@ -36,7 +36,7 @@ usable() { # an engine at $1 that can run kind's privileged nodes here
 
 start_own() {
   [ "$(id -u)" = 0 ] || die "no usable Docker engine answers, and starting one needs root. Start Docker (or set DOCKER_HOST) and retry."
-  if ! command -v dockerd >/dev/null 2>&1; then
+  if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
     command -v apt-get >/dev/null 2>&1 || die "no Docker engine and no apt-get to install one: install Docker (https://docs.docker.com/engine/install/)"
     log "installing Debian's docker.io (apt)"
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >&2 \
@@ -79,7 +79,6 @@ case "${1:-}" in
   *) die "usage: scripts/docker-engine.sh [stop]" ;;
 esac
 
-need docker "install the Docker CLI (Debian: apt-get install docker.io)" 2>/dev/null || true
 current="${DOCKER_HOST:-unix:///var/run/docker.sock}"
 if usable "$current"; then echo "$current"; exit 0; fi
 if usable "$OWN_HOST"; then echo "$OWN_HOST"; exit 0; fi
